@@ -1,0 +1,11 @@
+# Third-party dependencies: Debian 12 packages only, found through pkg-config (see scripts/setup.sh, docs/dependencies.md).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PROTOBUFC REQUIRED IMPORTED_TARGET libprotobuf-c)
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
+pkg_check_modules(OPENSSL REQUIRED IMPORTED_TARGET openssl)
+pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)
+pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
+pkg_check_modules(ZLIB REQUIRED IMPORTED_TARGET zlib)
+pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv)
+find_program(PROTOC_C protoc-c REQUIRED)
+find_package(Threads REQUIRED)

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# setup.sh — install what otelc needs from Debian 12, and nothing when it is all there.
+#
+#   scripts/setup.sh            build dependencies (compiler, cmake, the six libraries)
+#   scripts/setup.sh --test     also the tools and servers the test suite drives
+#
+# Idempotent and quiet: it asks dpkg which packages are missing and runs apt-get only for those,
+# with sudo when not root. Every package is a Debian 12 package; nothing is downloaded otherwise.
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake pkg-config
+  libprotobuf-c-dev protobuf-c-compiler   # OTLP codec (protoc-c generates C at build time)
+  libnghttp2-dev                          # HTTP/2 framing for gRPC
+  libssl-dev                              # TLS
+  libc-ares-dev                           # asynchronous DNS
+  libyaml-dev                             # receiver configuration
+  zlib1g-dev                              # gzip bodies and gRPC message compression
+  libuv1-dev                              # event loop of the servers
+)
+test_pkgs=(
+  clang libclang-rt-14-dev                # libFuzzer targets and sanitizer runtimes
+  protobuf-compiler                       # protoc --decode: an independent OTLP decoder
+  openssl                                 # test certificates
+  curl                                    # HTTP client in integration tests
+)
+
+want=("${build_pkgs[@]}")
+[ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+echo "setup: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine has no package lists; update once, then install.
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
