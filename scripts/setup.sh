@@ -17,12 +17,15 @@ build_pkgs=(
   libyaml-dev                             # receiver configuration
   zlib1g-dev                              # gzip bodies and gRPC message compression
   libuv1-dev                              # event loop of the servers
+  libjson-c-dev                           # OTLP/JSON decoding (receiver) and JSON lines (file exporter)
+  libxxhash-dev                           # attribute-set hashing in the SDK hot path
 )
 test_pkgs=(
   clang libclang-rt-14-dev                # libFuzzer targets and sanitizer runtimes
   protobuf-compiler                       # protoc --decode: an independent OTLP decoder
   openssl                                 # test certificates
   curl                                    # HTTP client in integration tests
+  prometheus                              # promtool check metrics; a real Prometheus scraping the exporter
 )
 
 want=("${build_pkgs[@]}")

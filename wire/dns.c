@@ -186,13 +186,14 @@ static void sync_query_done(void *arg, int status, int timeouts, struct ares_add
  * what is ready. Returns 0, or -1 when the deadline passed or poll failed. */
 static int pump_channel(ares_channel ch, const char *host, int64_t deadline_ns, wire_err *err) {
   ares_socket_t socks[ARES_GETSOCK_MAXNUM];
-  int bits = ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
+  /* ARES_GETSOCK_WRITABLE shifts a signed 1 into the sign bit for the 16th socket: test the bits unsigned. */
+  unsigned bits = (unsigned)ares_getsock(ch, socks, ARES_GETSOCK_MAXNUM);
   struct pollfd pfd[ARES_GETSOCK_MAXNUM];
   nfds_t n = 0;
   for (int i = 0; i < ARES_GETSOCK_MAXNUM; i++) {
     short ev = 0;
-    if (ARES_GETSOCK_READABLE(bits, i)) ev |= POLLIN;
-    if (ARES_GETSOCK_WRITABLE(bits, i)) ev |= POLLOUT;
+    if (bits & (1u << i)) ev |= POLLIN;
+    if (bits & (1u << (i + ARES_GETSOCK_MAXNUM))) ev |= POLLOUT;
     if (!ev) continue;
     pfd[n].fd = socks[i];
     pfd[n].events = ev;

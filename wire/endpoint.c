@@ -2,7 +2,7 @@
  *
  * Accepted:  [scheme://]host[:port][/path]  with scheme http, https, dns (dns://[authority]/host:port, the
  * authority naming a DNS server is accepted and ignored: the system resolver configuration is used), and
- * unix:///abs/path, unix:/abs/path, unix:relative/path. Hosts are names (letters, digits, '-', '.', '_'),
+ * unix:///abs/path or unix:/abs/path. Hosts are names (letters, digits, '-', '.', '_'),
  * IPv4 literals, or IPv6 literals in brackets ("[::1]:4317"); a bare IPv6 literal without port ("::1") is
  * accepted too. Leading and trailing whitespace is ignored (values often come from environment variables).
  *
@@ -126,7 +126,9 @@ static int set_path(wire_endpoint *out, const char *s, size_t n, wire_err *err) 
 }
 
 static int parse_unix(const char *s, size_t n, wire_endpoint *out, wire_err *err) {
-  /* s follows "unix:": "///abs", "/abs" or "relative". "//host/..." (a non-empty authority) is refused. */
+  /* s follows "unix:": "///abs" or "/abs". "//host/..." (a non-empty authority) is refused. A relative path
+   * ("unix:x.sock") is not accepted: "unix:4317" means host "unix", port 4317, and cwd-relative socket paths
+   * are fragile. */
   if (n >= 2 && s[0] == '/' && s[1] == '/') {
     if (n < 3 || s[2] != '/')
       return wire_err_set(err, WIRE_E_INVALID, "endpoint: unix:// takes an absolute path (unix:///run/x.sock)");
@@ -160,7 +162,8 @@ int wire_endpoint_parse(const char *text, uint16_t default_port, wire_endpoint *
   size_t i = 0;
   while (i < n && isalpha((unsigned char)s[i])) i++;
   bool has_scheme = i > 0 && i < n && s[i] == ':' && ((i + 2 < n && s[i + 1] == '/' && s[i + 2] == '/') ||
-                                                      (i == 4 && strncasecmp(s, "unix", 4) == 0));
+                                                      (i == 4 && strncasecmp(s, "unix", 4) == 0 && i + 1 < n &&
+                                                       s[i + 1] == '/'));
   if (has_scheme) {
     if (i >= sizeof out->scheme)
       return wire_err_set(err, WIRE_E_INVALID, "endpoint: unsupported scheme \"%.*s\" (http, https, dns, unix)",

@@ -103,7 +103,7 @@ int wire_grpc_deframer_feed(wire_grpc_deframer *d, const void *data, size_t len,
 /* End of stream: fails (WIRE_E_PROTOCOL) when a frame was left incomplete. */
 int wire_grpc_deframer_finish(wire_grpc_deframer *d, wire_err *err);
 
-/* Deframes a whole body that must hold exactly one message (unary RPC). On success *msg/*len point either into
+/* Deframes a whole body that must hold exactly one message (unary RPC). On success *msg and *len point either into
  * body (uncompressed) or into out (decompressed; out is reset first). Zero messages or more than one fail with
  * WIRE_E_PROTOCOL, except that zero messages are accepted when allow_empty (then *len = 0). */
 int wire_grpc_decode_unary(const uint8_t *body, size_t body_len, wire_grpc_encoding enc, size_t max_message,

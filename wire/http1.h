@@ -55,7 +55,7 @@
  *     depend on how the bytes were split: the same input gives the same error at the same offset.
  *   - Errors are sticky: after one, every call returns it again. Messages name the problem and the stream offset
  *     of the offending byte ("http1: space before colon in header name at offset 42"), never header values.
- *     wire_h1_error_status() suggests the status a server should answer (400, 413, 414, 431, 501, 505). */
+ *     wire_h1_error_status() suggests the status a server should answer (400, 414, 431, 501, 505). */
 #ifndef OTELC_WIRE_HTTP1_H
 #define OTELC_WIRE_HTTP1_H
 
@@ -121,7 +121,7 @@ struct wire_h1_parser {
   uint8_t state;
   uint8_t version;
   uint8_t te_chunked_count;
-  uint8_t error_status;
+  uint16_t error_status;
   uint64_t error_offset;
   wire_err err;
 };
@@ -156,13 +156,13 @@ bool wire_h1_expect_continue(const wire_h1_parser *p); /* request with "Expect: 
 bool wire_h1_body_until_close(const wire_h1_parser *p); /* response body delimited by the connection close */
 bool wire_h1_upgraded(const wire_h1_parser *p);  /* parsing stopped: the connection switched protocols */
 bool wire_h1_in_message(const wire_h1_parser *p); /* some bytes of a message were seen, it is not complete */
-/* Status a server should answer to the last error: 400, 413, 414, 431, 501 or 505 (0: no error). */
+/* Status a server should answer to the last error: 400, 414, 431, 501 or 505 (0: no error). */
 int wire_h1_error_status(const wire_h1_parser *p);
 uint64_t wire_h1_error_offset(const wire_h1_parser *p);
 
 /* --- writers --- */
 
-#define WIRE_H1_NO_BODY_LENGTH (-1) /* write no framing header (no body, or closed-delimited) */
+#define WIRE_H1_NO_BODY_LENGTH (-1) /* write no framing header (no body, or a close-delimited one) */
 #define WIRE_H1_CHUNKED_BODY (-2)   /* write "transfer-encoding: chunked" */
 
 /* Appends "METHOD target HTTP/1.1", "host: <host>" (when host != NULL; a Host in headers is then dropped), the

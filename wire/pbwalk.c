@@ -5,7 +5,9 @@
  * explicit stack of (end offset, message type, field) frames instead of recursing. */
 #include "wire/pbwalk.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 /* How a known field is encoded. */
 enum field_kind {
@@ -200,7 +202,7 @@ static enum varint_status read_varint(const uint8_t *p, size_t avail, unsigned m
       return VARINT_OK;
     }
   }
-  return avail <= max_bytes ? VARINT_TRUNCATED : VARINT_TOO_LONG;
+  return VARINT_TOO_LONG;
 }
 
 typedef struct frame {
@@ -218,7 +220,18 @@ static const char *describe_field(char *buf, size_t cap, uint8_t type, uint64_t 
   return buf;
 }
 
-#define FAIL(at, ...) wire_err_set(err, WIRE_E_INVALID, "invalid protobuf at byte %zu: " __VA_ARGS__, (size_t)(at))
+/* Sets *err to "invalid protobuf at byte <at>: <formatted reason>" and returns -1. */
+static int __attribute__((format(printf, 3, 4))) fail_at(wire_err *err, size_t at, const char *fmt, ...) {
+  if (!err) return -1;
+  char why[200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(why, sizeof why, fmt, ap);
+  va_end(ap);
+  return wire_err_set(err, WIRE_E_INVALID, "invalid protobuf at byte %zu: %s", at, why);
+}
+
+#define FAIL(at, ...) fail_at(err, (size_t)(at), __VA_ARGS__)
 
 int pbwalk_validate(const uint8_t *data, size_t len, pbwalk_root root, unsigned max_depth, wire_err *err) {
   frame stack[PBWALK_DEPTH_CAP + 1];

@@ -25,6 +25,11 @@ typedef struct wire_sconn_driver {
   /* The connection is gone (peer closed, error, idle timeout, server stop). The driver frees itself here and
    * must not touch the sconn afterwards. */
   void (*on_close)(void *self);
+  /* The listener is stopping (wire_listener_stop). May be NULL: the connection is then closed gracefully at
+   * once. Otherwise the driver finishes what is in flight (HTTP/2: GOAWAY and the open streams; HTTP/1.1: the
+   * current response) and then calls wire_sconn_close(c, true); reading goes on meanwhile. Connections still
+   * open after a grace period (5 s) are closed, with on_close as usual. */
+  void (*on_shutdown)(void *self);
 } wire_sconn_driver;
 
 /* Queues bytes for the peer. Returns 0, or -1 when the connection is closing or max_pending is exceeded. */

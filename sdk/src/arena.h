@@ -1,0 +1,27 @@
+/* arena.h — a bump allocator for things that live and die together: the protobuf-c structs of one
+ * collection (reset after each export, keeping its memory for the next) and the series of an instrument
+ * (freed with the instrument). Not thread-safe: each arena has one owner or is used under a lock. */
+#ifndef OTELC_SDK_ARENA_H
+#define OTELC_SDK_ARENA_H
+
+#include <stddef.h>
+
+typedef struct otelc_arena_chunk otelc_arena_chunk;
+
+typedef struct otelc_arena {
+  otelc_arena_chunk *head;  /* the chunk being filled (newest first) */
+  char *cur, *end;
+  size_t chunk_size;        /* size of ordinary chunks; bigger requests get a chunk of their own */
+  size_t total;             /* bytes obtained from malloc, for accounting */
+} otelc_arena;
+
+void otelc_arena_init(otelc_arena *a, size_t chunk_size);
+/* Returns `size` bytes aligned to 16 (or NULL when out of memory). The memory is not zeroed. */
+void *otelc_arena_alloc(otelc_arena *a, size_t size);
+void *otelc_arena_zalloc(otelc_arena *a, size_t size);
+char *otelc_arena_strdup(otelc_arena *a, const char *s);
+/* Forgets every allocation; keeps the largest chunk for reuse and frees the rest. */
+void otelc_arena_reset(otelc_arena *a);
+void otelc_arena_free(otelc_arena *a);
+
+#endif
