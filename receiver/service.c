@@ -177,8 +177,9 @@ static void decode_component(service_component *sc, const cfg_node *value, const
     const char *hint = registry_suggest(sc->kind, type);
     if (hint) cfg_error(ctx, &sc->key_pos, "unknown %s type \"%s\" (did you mean \"%s\"?)", kname, type, hint);
     else if (registry_has_other_kind(sc->kind, type, &other))
-      cfg_error(ctx, &sc->key_pos, "unknown %s type \"%s\" (\"%s\" is an %s: put it under %s)", kname, type, type,
-                component_kind_name(other), component_kind_section(other));
+      cfg_error(ctx, &sc->key_pos, "unknown %s type \"%s\" (\"%s\" is %s %s: put it under %s)", kname, type, type,
+                other == COMPONENT_RECEIVER || other == COMPONENT_PROCESSOR ? "a" : "an", component_kind_name(other),
+                component_kind_section(other));
     else cfg_error(ctx, &sc->key_pos, "unknown %s type \"%s\"", kname, type);
     return;
   }

@@ -516,14 +516,13 @@ static int process_line(wire_h1_parser *p, const char *l, size_t n) {
   return 0;
 }
 
-/* Line limits for a line of which m bytes (no LF) are known; `complete` when its LF came right after them.
- * Of the window limit and the head-bytes limit, the one broken at the smaller offset wins (ties: head), which
+/* Line limits for a line of which m bytes (no LF) are known, whether or not its LF has arrived: the window
+ * must hold the m bytes, and the head must hold them plus at least the LF. Of the window limit and the head-bytes limit, the one broken at the smaller offset wins (ties: head), which
  * keeps the error independent of how the bytes were split. */
-static int check_line(wire_h1_parser *p, size_t m, bool complete) {
+static int check_line(wire_h1_parser *p, size_t m) {
   bool head = p->state != S_CHUNK_SIZE;
   bool line_over = m > p->win_cap;
   bool head_over = head && p->head_bytes + m + 1 > p->cfg.max_head_bytes;
-  (void)complete;
   if (!line_over && !head_over) return 0;
   uint64_t line_off = p->line_start + p->win_cap;
   uint64_t head_off = p->line_start + (p->cfg.max_head_bytes - p->head_bytes);
@@ -571,7 +570,7 @@ ssize_t wire_h1_parse(wire_h1_parser *p, const uint8_t *data, size_t len, wire_e
       if (p->win_len == 0) p->line_start = p->offset + pos;
       const uint8_t *nl = memchr(s, '\n', avail);
       if (!nl) {
-        if (check_line(p, p->win_len + avail, false) < 0) goto error;
+        if (check_line(p, p->win_len + avail) < 0) goto error;
         memcpy(p->win + p->win_len, s, avail);
         p->win_len += avail;
         pos = len;
@@ -579,7 +578,7 @@ ssize_t wire_h1_parse(wire_h1_parser *p, const uint8_t *data, size_t len, wire_e
       }
       size_t n = (size_t)(nl - s);
       size_t total = p->win_len + n;
-      if (check_line(p, total, true) < 0) goto error;
+      if (check_line(p, total) < 0) goto error;
       const char *line = (const char *)s;
       if (p->win_len) {
         memcpy(p->win + p->win_len, s, n);

@@ -105,7 +105,9 @@ int wire_client_do(wire_client *c, const wire_http_request *req, wire_http_respo
 
   for (int attempt = 0; attempt < 2; attempt++) {
     bool reused = c->conn != NULL;
-    if (reused && (!wire_conn_alive(c->conn) || (c->h2 && !wire_h2_client_usable(c->h2)))) {
+    /* HTTP/2: the session reads frames the server sent while idle (SETTINGS, PING) and knows about GOAWAY;
+     * HTTP/1.1: any unread byte or EOF on an idle connection means it is dead. */
+    if (reused && (c->h2 ? !wire_h2_client_usable(c->h2) : !wire_conn_alive(c->conn))) {
       wire_client_disconnect(c);
       reused = false;
     }

@@ -116,30 +116,37 @@ static size_t camel_name(char *dst, const char *name) {
   return k;
 }
 
-/* Renders the path ("resourceMetrics[0].scopeMetrics[1].metrics[3].sum.dataPoints[0].asInt"); keeps its end
- * when it does not fit. */
+/* Renders the path ("resourceMetrics[0].scopeMetrics[1].metrics[3].sum.dataPoints[0].asInt"); when it does not
+ * fit in `cap` bytes, its end is kept ("...values[0].value.intValue"). */
 static void render_path(const jdec *d, char *out, size_t cap) {
-  char full[2048];
+  unsigned first = d->depth;
+  size_t room = cap - 4; /* "..." and the NUL */
+  while (first > 0) {
+    const path_step *s = &d->path[first - 1];
+    size_t step = 1; /* the dot */
+    for (const char *c = s->field->name; *c; c++) step += !(*c == '_' && c[1] >= 'a' && c[1] <= 'z');
+    if (s->index >= 0) step += 2 + (size_t)snprintf(NULL, 0, "%ld", s->index);
+    if (step > room) break;
+    room -= step;
+    first--;
+  }
   size_t k = 0;
-  for (unsigned i = 0; i < d->depth; i++) {
+  if (first > 0) {
+    memcpy(out, "...", 3);
+    k = 3;
+  }
+  for (unsigned i = first; i < d->depth; i++) {
     const path_step *s = &d->path[i];
-    size_t name_len = strlen(s->field->name);
-    if (k + name_len + 32 >= sizeof full) break;
-    if (i > 0) full[k++] = '.';
-    k += camel_name(full + k, s->field->name);
-    if (s->index >= 0) k += (size_t)snprintf(full + k, sizeof full - k, "[%ld]", s->index);
+    if (i > first) out[k++] = '.';
+    k += camel_name(out + k, s->field->name);
+    if (s->index >= 0) k += (size_t)snprintf(out + k, cap - k, "[%ld]", s->index);
   }
-  full[k] = '\0';
-  if (k < cap) {
-    memcpy(out, full, k + 1);
-  } else {
-    snprintf(out, cap, "...%s", full + k - (cap - 4));
-  }
+  out[k] = '\0';
 }
 
 static int fail(jdec *d, wire_err_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(jdec *d, wire_err_code code, const char *fmt, ...) {
-  char why[160], path[120];
+  char why[104], path[140]; /* with "otlp/json: " and ": ", fits the 256 bytes of wire_err.msg */
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(why, sizeof why, fmt, ap);
@@ -151,8 +158,8 @@ static int fail(jdec *d, wire_err_code code, const char *fmt, ...) {
 static void *dalloc(jdec *d, size_t n) {
   void *p = d->alloc->alloc(d->alloc->allocator_data, n);
   if (!p) {
-    if (d->arena)
-      fail(d, WIRE_E_LIMIT, "decoded request exceeds the arena's limit of %zu bytes", d->arena->limit);
+    if (d->arena && d->arena->exhausted)
+      fail(d, WIRE_E_LIMIT, "decoded message exceeds the arena's limit of %zu bytes", d->arena->limit);
     else
       fail(d, WIRE_E_NOMEM, "out of memory allocating %zu bytes", n);
   }
@@ -399,8 +406,9 @@ static int decode_string(jdec *d, const ProtobufCFieldDescriptor *f, json_object
   const char *s = json_object_get_string(v);
   size_t n = (size_t)json_object_get_string_len(v);
   if (memchr(s, '\0', n)) return fail(d, WIRE_E_INVALID, "string holds U+0000, which is not supported");
-  if (n == 0 && f->default_value) {
-    *out = (char *)f->default_value; /* protobuf_c_empty_string: what unpack leaves, never freed */
+  if (n == 0 && f->default_value && f->label != PROTOBUF_C_LABEL_REPEATED) {
+    /* protobuf_c_empty_string, which free_unpacked skips for singular fields (but frees in repeated ones) */
+    *out = (char *)f->default_value;
     return 0;
   }
   char *copy = dalloc(d, n + 1);

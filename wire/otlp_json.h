@@ -26,8 +26,10 @@
  * wire/otlp.h's binary decoder produces, so everything downstream handles both encodings alike. json-c's tree
  * costs ~20-40x the text for real requests but up to ~260x for a flood of empty objects ("[{},{},...]"), so a
  * cheap pre-scan estimates it and refuses (WIRE_E_LIMIT) bodies whose tree would exceed
- * WIRE_OTLP_JSON_TREE_FACTOR times their size. Peak memory is thus at most about
+ * WIRE_OTLP_JSON_TREE_FACTOR times their size (or 1 MiB, for small bodies). Peak memory is thus at most about
  * WIRE_OTLP_JSON_TREE_FACTOR * max_len for the tree plus the decoded message (bounded by the arena's limit).
+ * json-c is also what limits speed: ~9 MB/s of JSON decoded (vs. ~150 MB/s encoded), fine for browsers and
+ * scripts, while high-volume senders use protobuf.
  *
  * Strings are not checked for UTF-8 when decoding (the policy of wire/otlp.h: wire_otlp_check_request() repairs
  * them when asked); the encoder always writes valid UTF-8, replacing each invalid byte with U+FFFD. A string

@@ -27,7 +27,9 @@ typedef struct wire_tls_server wire_tls_server;
 wire_tls_client *wire_tls_client_new(const wire_tls_config *cfg, wire_err *err);
 void wire_tls_client_free(wire_tls_client *t);
 /* A new SSL for one connection on fd, with SNI and verified name = cfg->server_name when set, else `name`, ALPN (NULL-terminated list, may be NULL) set and
- * hostname verification armed unless insecure_skip_verify. */
+ * hostname verification armed unless insecure_skip_verify (an IP address is verified against IP SANs and
+ * sent without SNI). Client and server SSLs read and write fd through a BIO that never raises SIGPIPE (send
+ * with MSG_NOSIGNAL) and never closes fd: the caller closes it after SSL_free. */
 SSL *wire_tls_client_ssl(wire_tls_client *t, int fd, const char *name, const char *const *alpn, wire_err *err);
 
 /* alpn: the protocols the server accepts, in preference order ({"h2", "http/1.1", NULL}). */

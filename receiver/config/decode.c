@@ -28,6 +28,8 @@ void cfg_ctx_free(cfg_ctx *ctx) {
   ctx->nrefs = ctx->caprefs = 0;
 }
 
+static void vreport(cfg_ctx *ctx, cfg_severity sev, const cfg_node *at, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 static void vreport(cfg_ctx *ctx, cfg_severity sev, const cfg_node *at, const char *fmt, va_list ap) {
   char msg[768];
   vsnprintf(msg, sizeof msg, fmt, ap);

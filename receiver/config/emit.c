@@ -18,7 +18,11 @@ static bool needs_quotes(const char *s) {
   for (size_t i = 0; i < sizeof special / sizeof special[0]; i++)
     if (!strcasecmp(s, special[i])) return true;
   if (strchr("-?:,[]{}#&*!|>'\"%@` ", s[0])) return true;
-  if (isdigit((unsigned char)s[0]) || s[0] == '.' || s[0] == '+') return true; /* could read as a number */
+  if (isdigit((unsigned char)s[0]) || s[0] == '.' || s[0] == '+') { /* quote what would read as a number */
+    int64_t i;
+    double d;
+    if (cfg_parse_int(s, &i) || cfg_parse_double(s, &d)) return true;
+  }
   for (const char *p = s; *p; p++) {
     unsigned char c = (unsigned char)*p;
     if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') return true;

@@ -181,6 +181,10 @@ void cfg_format_duration(int64_t ns, char *buf, size_t size) {
 }
 
 void cfg_format_double(double v, char *buf, size_t size) {
+  if (v == floor(v) && fabs(v) < 1e15) {
+    snprintf(buf, size, "%.0f", v);
+    return;
+  }
   for (int prec = 1; prec <= 17; prec++) {
     snprintf(buf, size, "%.*g", prec, v);
     if (strtod(buf, NULL) == v) return;

@@ -57,14 +57,12 @@ static bool next_event(loader *L, yaml_event_t *ev) {
   if (!yaml_parser_parse(&L->parser, ev)) {
     L->failed = true;
     yaml_parser_t *p = &L->parser;
-    cfg_node at = {.file = L->file, .line = (uint32_t)p->problem_mark.line + 1,
-                   .col = (uint32_t)p->problem_mark.column + 1};
+    /* A scanner error with a context ("while scanning a quoted scalar") is best shown where that token started. */
+    yaml_mark_t mark = p->error == YAML_SCANNER_ERROR && p->context ? p->context_mark : p->problem_mark;
+    cfg_node at = {.file = L->file, .line = (uint32_t)mark.line + 1, .col = (uint32_t)mark.column + 1};
     const char *problem = p->problem ? p->problem : "syntax error";
-    if (p->context)
-      cfg_diag_add(L->diags, CFG_ERROR, &at, NULL, "invalid YAML: %s %s (line %zu)", p->problem ? problem : "",
-                   p->context, (size_t)p->context_mark.line + 1);
-    else
-      cfg_diag_add(L->diags, CFG_ERROR, &at, NULL, "invalid YAML: %s", problem);
+    if (p->context) cfg_diag_add(L->diags, CFG_ERROR, &at, NULL, "invalid YAML: %s %s", problem, p->context);
+    else cfg_diag_add(L->diags, CFG_ERROR, &at, NULL, "invalid YAML: %s", problem);
     return false;
   }
   return true;

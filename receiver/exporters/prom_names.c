@@ -115,6 +115,7 @@ size_t prom_unit_words(wire_buf *out, const char *unit) {
   }
   free(main_w);
   free(per_w);
+  if (out->len == start) return 0;
   /* trim leading and trailing '_' */
   char *p = (char *)out->data + start;
   size_t n = out->len - start;
@@ -408,8 +409,25 @@ static size_t shortest_digits(double v, char *dig, int *dp) {
     while (n > 1 && dig[n - 1] == '0') n--;
     return n;
   }
+  /* Fast exact path for short decimals (0.005, 3.125, 12.5): if v × 10^k is an integer x < 2^52 and x / 10^k
+   * reads back as v, those digits are the shortest form (below 2^52 the rounding interval of v × 10^k is narrower
+   * than 1, so no other k-decimal string reads back as v, and a smaller k was tried first). */
+  static const double p10[] = {1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+  for (int k = 0; k < 9; k++) {
+    double x = v * p10[k];
+    if (x >= 4503599627370496.0) break;
+    if (x == floor(x) && x / p10[k] == v) {
+      size_t n = prom_fmt_u64(dig, (uint64_t)x);
+      *dp = (int)n - (k + 1);
+      while (n > 1 && dig[n - 1] == '0') n--;
+      return n;
+    }
+  }
   char buf[40];
-  for (int prec = 15; prec <= 17; prec++) {
+  /* A value whose shortest form has k <= 15 digits prints as those digits plus zeros at precision 15 (the 15-digit
+   * grid is finer than a normal double's rounding interval), so 15, 16, 17 suffice. Subnormals have fewer bits:
+   * search every precision. */
+  for (int prec = v < 2.2250738585072014e-308 ? 1 : 15; prec <= 17; prec++) {
     snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
     if (prec == 17 || strtod(buf, NULL) == v) break;
   }

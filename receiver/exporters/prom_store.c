@@ -76,6 +76,7 @@ typedef struct exemplar_list {
 typedef struct bounds {
   uint64_t hash;
   uint32_t refs, n;
+  char *le_text[2]; /* le label values, formatted on first render: [0] Prometheus text, [1] OpenMetrics */
   double b[];
 } bounds;
 
@@ -456,10 +457,9 @@ static lbl *lbl_slot(prom_store *s, size_t i) {
   return &s->lbls[i];
 }
 
-static uint32_t name_hash(const char *p, size_t n) {
-  uint32_t h = 2166136261u;
-  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 16777619u;
-  return h;
+/* Only feeds a 64-bit bloom filter (6 bits used): length and end characters are enough and cost nothing. */
+static inline uint32_t name_hash(const char *p, size_t n) {
+  return n ? (uint32_t)(n * 5 + (uint8_t)p[0] * 3 + (uint8_t)p[n - 1] * 11 + (n > 2 ? (uint8_t)p[n / 2] : 0)) : 0;
 }
 
 /* Characters outside [a-zA-Z0-9_] → '_', one per UTF-8 character. */
@@ -888,11 +888,32 @@ static inline uint64_t series_hash(const prom_store *s, const prom_family *f, co
   return XXH3_64bits_withSeed(labels, len, f->seed ^ (c ? c->hash : 0));
 }
 
+static void bounds_free(bounds *b) {
+  free(b->le_text[0]);
+  free(b->le_text[1]);
+  free(b);
+}
+
 static void bounds_release(prom_store *s, bounds *b) {
   if (!b || --b->refs) return;
   table_remove(&s->bounds_tab, b->hash, b);
   s->bytes -= sizeof *b + b->n * sizeof(double);
-  free(b);
+  bounds_free(b);
+}
+
+/* The formatted le values of a bounds array, each as <len byte><text>, made once per format. */
+static const char *bounds_le_text(bounds *b, bool om) {
+  char **slot = &b->le_text[om];
+  if (*slot || b->n == 0) return *slot;
+  char *t = malloc((size_t)b->n * (PROM_NUM_MAX + 1));
+  if (!t) return NULL;
+  char *p = t;
+  for (uint32_t i = 0; i < b->n; i++) {
+    size_t n = om ? prom_fmt_float_om(p + 1, b->b[i]) : prom_fmt_float_go(p + 1, b->b[i]);
+    *p = (char)n;
+    p += 1 + n;
+  }
+  return *slot = t;
 }
 
 static void payload_free(prom_store *s, prom_series *se) {
@@ -1178,6 +1199,7 @@ static bounds *bounds_get(prom_store *s, const double *b, size_t n) {
   x->hash = h;
   x->refs = 1;
   x->n = (uint32_t)n;
+  x->le_text[0] = x->le_text[1] = NULL;
   if (n) memcpy(x->b, b, n * sizeof(double));
   if (table_insert(&s->bounds_tab, h, x) < 0) {
     free(x);
@@ -1653,6 +1675,10 @@ prom_store *prom_store_new(const prom_store_config *c, wire_err *err) {
   s->max_series = c->max_series ? c->max_series : 1000000;
   s->clock = default_clock;
   s->secret = mix64((uint64_t)wire_now_ns() ^ (uint64_t)(uintptr_t)s);
+  /* scratch buffers always have memory: memcmp/memcpy on them never see NULL */
+  if (wire_buf_reserve(&s->names, 1024, NULL) < 0 || wire_buf_reserve(&s->vals, 1024, NULL) < 0 ||
+      wire_buf_reserve(&s->lbuf, 4096, NULL) < 0 || wire_buf_reserve(&s->tmp, 1024, NULL) < 0)
+    goto nomem;
   if (table_init(&s->series_tab, 1024) < 0 || table_init(&s->fam_tab, 64) < 0 || table_init(&s->fcache, 64) < 0 ||
       table_init(&s->ctx_tab, 64) < 0 || table_init(&s->target_tab, 16) < 0 || table_init(&s->bounds_tab, 16) < 0)
     goto nomem;
@@ -1697,7 +1723,8 @@ void prom_store_free(prom_store *s) {
   }
   free(s->fams);
   for (size_t i = 0; s->ctx_tab.s && i <= s->ctx_tab.mask; i++) free(s->ctx_tab.s[i].p);
-  for (size_t i = 0; s->bounds_tab.s && i <= s->bounds_tab.mask; i++) free(s->bounds_tab.s[i].p);
+  for (size_t i = 0; s->bounds_tab.s && i <= s->bounds_tab.mask; i++)
+    if (s->bounds_tab.s[i].p) bounds_free(s->bounds_tab.s[i].p);
   if (s->fcache.s) fcache_clear(s);
   table_free(&s->series_tab);
   table_free(&s->fam_tab);
@@ -1976,7 +2003,8 @@ static int render_created(const render_ctx *r, const prom_family *f, const prom_
 /* Bucket lines from (le, cumulative) arrays; exemplars assigned per the spec: the largest in each bucket, else the
  * highest one below. */
 static int render_buckets(const render_ctx *r, const prom_family *f, const prom_series *se, const double *le,
-                          const uint64_t *cum, size_t n, uint64_t total, const exemplar_list *ex) {
+                          const char *le_text, const uint64_t *cum, size_t n, uint64_t total,
+                          const exemplar_list *ex) {
   char num[PROM_NUM_MAX], lev[PROM_NUM_MAX];
   prom_exemplar sorted[MAX_EXEMPLARS];
   size_t nex = 0;
@@ -1994,8 +2022,19 @@ static int render_buckets(const render_ctx *r, const prom_family *f, const prom_
   for (size_t i = 0; i <= n; i++) {
     if (reserve(r->out, line_room(f, se)) < 0) return -1;
     bool inf = i == n;
-    size_t ll = inf ? (memcpy(lev, "+Inf", 4), 4) : r->om ? prom_fmt_float_om(lev, le[i]) : prom_fmt_float_go(lev, le[i]);
-    put_series_head(r, f, "_bucket", se, "le", lev, ll);
+    const char *lp = lev;
+    size_t ll;
+    if (inf) {
+      memcpy(lev, "+Inf", 4);
+      ll = 4;
+    } else if (le_text) {
+      ll = (uint8_t)*le_text;
+      lp = le_text + 1;
+      le_text += 1 + ll;
+    } else {
+      ll = r->om ? prom_fmt_float_om(lev, le[i]) : prom_fmt_float_go(lev, le[i]);
+    }
+    put_series_head(r, f, "_bucket", se, "le", lp, ll);
     put(r->out, num, prom_fmt_u64(num, inf ? total : cum[i]));
     put_end(r, se);
     if (nex) {
@@ -2081,7 +2120,7 @@ static int render_exp(const render_ctx *r, const prom_family *f, const prom_seri
   }
 #undef EMIT
   uint64_t total = e->count > cum ? e->count : cum;
-  if (render_buckets(r, f, se, s->r_le, s->r_cum, n, total, e->ex) < 0) return -1;
+  if (render_buckets(r, f, se, s->r_le, NULL, s->r_cum, n, total, e->ex) < 0) return -1;
   return render_sum_count(r, f, se, e->sum, total);
 }
 
@@ -2096,7 +2135,8 @@ static int render_hist(const render_ctx *r, const prom_family *f, const prom_ser
   }
   cum += h->counts[nb];
   uint64_t total = h->count > cum ? h->count : cum;
-  if (render_buckets(r, f, se, h->bounds->b, s->r_cum, nb, total, h->ex) < 0) return -1;
+  if (render_buckets(r, f, se, h->bounds->b, bounds_le_text(h->bounds, r->om), s->r_cum, nb, total, h->ex) < 0)
+    return -1;
   return render_sum_count(r, f, se, h->sum, total);
 }
 

@@ -1,9 +1,11 @@
 /* attrs.c — canonical attribute sets: sort, dedup (last wins), hash, store, compare (see attrs.h).
  *
  * This runs on every measurement recorded with attributes, so it is written for small sets (1-8 entries):
- * insertion sort on the stack, one pass of hashing 8 bytes at a time, no allocation. */
+ * one strlen per string, hashing and comparing 8 bytes at a time with inline loads, no sorting unless a
+ * lookup misses, and no allocation. */
 #include "sdk/src/attrs.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "sdk/src/log.h"
@@ -13,22 +15,99 @@
 
 static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
-static inline uint64_t mix_word(uint64_t h, uint64_t w) { return (rotl64(h, 23) ^ w) * MIX_K1; }
+static inline uint64_t mix_word(uint64_t h, uint64_t w) { return rotl64((h ^ w) * MIX_K1, 29); }
 
-static inline uint64_t hash_bytes(uint64_t h, const char *p, size_t n) {
-  while (n >= 8) {
+/* Loads 1..7 bytes (little-endian, zero-padded) without reading past p[n-1]. */
+static inline uint64_t load_tail(const char *p, size_t n) {
+  uint64_t w = 0;
+  unsigned shift = 0;
+  if (n & 4) {
+    uint32_t x;
+    memcpy(&x, p, 4);
+    w = x;
+    p += 4;
+    shift = 32;
+  }
+  if (n & 2) {
+    uint16_t x;
+    memcpy(&x, p, 2);
+    w |= (uint64_t)x << shift;
+    p += 2;
+    shift += 16;
+  }
+  if (n & 1) w |= (uint64_t)(uint8_t)*p << shift;
+  return w;
+}
+
+static inline uint64_t load8(const char *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+#define BYTES_ONES 0x0101010101010101ULL
+#define BYTES_HIGHS 0x8080808080808080ULL
+
+/* The 8 bytes at p, for scanning a NUL-terminated string a word at a time: one load when the word does not
+ * cross a page (the bytes past the string's NUL are then read but always masked off by the callers, the way
+ * libc's strlen reads), else byte by byte up to the NUL. Exempt from ASan/TSan for that reason. */
+__attribute__((no_sanitize("address", "thread"))) static inline uint64_t load_word_in_page(const char *p) {
+  if (((uintptr_t)p & 4095) <= 4096 - 8) {
     uint64_t w;
     memcpy(&w, p, 8);
+    return w;
+  }
+  uint64_t w = 0;
+  for (unsigned i = 0; i < 8; i++) {
+    uint8_t c = (uint8_t)p[i];
+    if (!c) break;
+    w |= (uint64_t)c << (8 * i);
+  }
+  return w;
+}
+
+static inline uint64_t low_bytes_mask(unsigned n) { return n ? ~0ULL >> (64 - 8 * n) : 0; }
+
+/* Hashes a NUL-terminated string a word at a time and returns its length in *len (strlen and hash in one
+ * pass). The bytes hashed are exactly the string's: the word holding the NUL is masked. */
+static inline uint64_t scan_hash(uint64_t h, const char *s, size_t *len) {
+  const char *p = s;
+  for (;;) {
+    uint64_t w = load_word_in_page(p);
+    uint64_t z = (w - BYTES_ONES) & ~w & BYTES_HIGHS; /* the lowest set bit marks the first zero byte */
+    if (z) {
+      unsigned n = (unsigned)__builtin_ctzll(z) >> 3;
+      if (n) h = mix_word(h, w & low_bytes_mask(n));
+      *len = (size_t)(p - s) + n;
+      return mix_word(h, *len);
+    }
     h = mix_word(h, w);
     p += 8;
+  }
+}
+
+/* Compares n bytes of a caller's string with a stored one (stored strings are 8-aligned and zero-padded to
+ * a multiple of 8 bytes, so the last partial word compares in one go). */
+static inline bool eq_stored(const char *in, const char *stored, size_t n) {
+  while (n >= 8) {
+    if (load8(in) != load8(stored)) return false;
+    in += 8;
+    stored += 8;
     n -= 8;
   }
-  if (n) {
-    uint64_t w = 0;
-    memcpy(&w, p, n);
-    h = mix_word(h, w ^ ((uint64_t)n << 56));
+  return (load_word_in_page(in) & low_bytes_mask((unsigned)n)) == load8(stored);
+}
+
+static inline size_t padded(size_t len) { return (len + 8) & ~(size_t)7; } /* len + NUL, rounded up to 8 */
+
+static inline bool bytes_equal(const char *a, const char *b, size_t n) {
+  while (n >= 8) {
+    if (load8(a) != load8(b)) return false;
+    a += 8;
+    b += 8;
+    n -= 8;
   }
-  return h;
+  return n == 0 || load_tail(a, n) == load_tail(b, n);
 }
 
 static inline uint64_t finalize(uint64_t h) {
@@ -40,23 +119,25 @@ static inline uint64_t finalize(uint64_t h) {
   return h;
 }
 
-uint64_t otelc_attrs_empty_hash(void) { return finalize(MIX_K2); }
+uint64_t otelc_attrs_empty_hash(void) { return finalize(0); }
 
-static inline int key_cmp(const char *a, uint32_t la, const char *b, uint32_t lb) {
-  int c = memcmp(a, b, la < lb ? la : lb);
+/* Key order: memcmp order, then the shorter first. */
+static inline int ref_cmp(const otelc_attr_ref *a, const otelc_attr_ref *b) {
+  int c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
   if (c) return c;
-  return la < lb ? -1 : la > lb ? 1 : 0;
+  return a->klen < b->klen ? -1 : a->klen > b->klen ? 1 : 0;
 }
 
 static bool allowed(const otelc_allow_list *allow, const char *key, uint32_t klen) {
   for (size_t i = 0; i < allow->n; i++) {
-    if (allow->klens[i] == klen && memcmp(allow->keys[i], key, klen) == 0) return true;
+    if (allow->klens[i] == klen && bytes_equal(allow->keys[i], key, klen)) return true;
   }
   return false;
 }
 
 void otelc_attrs_prepare(const otelc_attr *in, size_t n, const otelc_allow_list *allow, otelc_attrs_prepared *out) {
-  size_t m = 0;
+  size_t m = 0, size = 0;
+  uint64_t h = 0;
   if (n > OTELC_MAX_ATTRS) {
     OTELC_WARN("more than %d attributes in one measurement; the rest are dropped", OTELC_MAX_ATTRS);
     n = OTELC_MAX_ATTRS;
@@ -64,94 +145,118 @@ void otelc_attrs_prepare(const otelc_attr *in, size_t n, const otelc_allow_list 
   for (size_t i = 0; i < n; i++) {
     const otelc_attr *a = &in[i];
     if (!a->key || !a->key[0] || (unsigned)a->type > OTELC_ATTR_BOOL) continue;
-    size_t klen = strlen(a->key);
+    size_t klen;
+    uint64_t ph = scan_hash(MIX_K2, a->key, &klen);
     if (klen > 0xffff) continue;
     if (allow && !allowed(allow, a->key, (uint32_t)klen)) continue;
-    otelc_attr_ref r;
-    r.key = a->key;
-    r.klen = (uint32_t)klen;
-    r.type = (uint32_t)a->type;
-    r.vlen = 0;
-    r.v.bits = 0;
+    otelc_attr_ref *r = &out->a[m++];
+    r->key = a->key;
+    r->klen = (uint32_t)klen;
+    r->type = (uint32_t)a->type;
+    r->vlen = 0;
     switch (a->type) {
     case OTELC_ATTR_STRING: {
-      const char *s = a->v.s ? a->v.s : "";
-      size_t vlen = strlen(s);
-      if (vlen > 0x7fffffff) vlen = 0x7fffffff;
-      r.v.s = s;
-      r.vlen = (uint32_t)vlen;
+      const char *sv = a->v.s ? a->v.s : "";
+      size_t vlen;
+      ph = scan_hash(ph ^ OTELC_ATTR_STRING, sv, &vlen);
+      if (vlen > 0x7fffffff) { /* absurd: treat as dropped */
+        m--;
+        continue;
+      }
+      r->v.s = sv;
+      r->vlen = (uint32_t)vlen;
+      size += padded(vlen);
       break;
     }
-    case OTELC_ATTR_INT: r.v.i = a->v.i; break;
-    case OTELC_ATTR_DOUBLE: r.v.d = a->v.d; break;
-    case OTELC_ATTR_BOOL: r.v.bits = a->v.b ? 1 : 0; break;
+    case OTELC_ATTR_INT: r->v.i = a->v.i; ph = mix_word(ph ^ OTELC_ATTR_INT, r->v.bits); break;
+    case OTELC_ATTR_DOUBLE: r->v.d = a->v.d; ph = mix_word(ph ^ OTELC_ATTR_DOUBLE, r->v.bits); break;
+    default: r->v.bits = a->v.b ? 1 : 0; ph = mix_word(ph ^ OTELC_ATTR_BOOL, r->v.bits); break;
     }
-    /* Insertion into the sorted prefix; an equal key is replaced (the later value wins). */
-    size_t j = m;
-    int c = 1;
-    while (j > 0 && (c = key_cmp(out->a[j - 1].key, out->a[j - 1].klen, r.key, r.klen)) > 0) j--;
-    if (j > 0 && c == 0) {
-      out->a[j - 1] = r;
-      continue;
-    }
-    memmove(&out->a[j + 1], &out->a[j], (m - j) * sizeof r);
-    out->a[j] = r;
-    m++;
+    size += padded(klen);
+    r->pair_hash = finalize(ph);
+    h += r->pair_hash;
   }
   out->n = m;
-  uint64_t h = MIX_K2;
-  size_t size = m * sizeof(otelc_sattr);
-  for (size_t i = 0; i < m; i++) {
-    const otelc_attr_ref *r = &out->a[i];
-    h = hash_bytes(h, r->key, r->klen);
-    h = mix_word(h, ((uint64_t)r->type << 32) | r->klen);
-    size += r->klen + 1;
-    if (r->type == OTELC_ATTR_STRING) {
-      h = hash_bytes(h, r->v.s, r->vlen);
-      h = mix_word(h, r->vlen);
-      size += r->vlen + 1;
-    } else {
-      h = mix_word(h, r->v.bits);
+  out->hash = finalize(h + m);
+  out->store_size = m * sizeof(otelc_sattr) + size;
+  out->canonical = m <= 1;
+}
+
+void otelc_attrs_canonicalize(otelc_attrs_prepared *p) {
+  if (p->canonical) return;
+  size_t m = 0;
+  for (size_t i = 0; i < p->n; i++) {
+    otelc_attr_ref r = p->a[i];
+    /* Insertion into the sorted prefix a[0..m); an equal key is replaced (the later value wins). */
+    size_t j = m;
+    int c = 1;
+    while (j > 0 && (c = ref_cmp(&p->a[j - 1], &r)) > 0) j--;
+    if (j > 0 && c == 0) {
+      p->a[j - 1] = r;
+      continue;
     }
+    for (size_t k = m; k > j; k--) p->a[k] = p->a[k - 1];
+    p->a[j] = r;
+    m++;
   }
-  out->hash = finalize(h);
-  out->store_size = (size + 7) & ~(size_t)7;
+  uint64_t h = 0;
+  size_t size = 0;
+  for (size_t i = 0; i < m; i++) {
+    h += p->a[i].pair_hash;
+    size += padded(p->a[i].klen) + (p->a[i].type == OTELC_ATTR_STRING ? padded(p->a[i].vlen) : 0);
+  }
+  p->n = m;
+  p->hash = finalize(h + m);
+  p->store_size = m * sizeof(otelc_sattr) + size;
+  p->canonical = true;
 }
 
 void otelc_attrs_store(const otelc_attrs_prepared *p, void *dst) {
   otelc_sattr *sa = dst;
   char *str = (char *)(sa + p->n);
+  memset(str, 0, p->store_size - p->n * sizeof(otelc_sattr)); /* the zero padding eq_stored relies on */
   for (size_t i = 0; i < p->n; i++) {
     const otelc_attr_ref *r = &p->a[i];
     memcpy(str, r->key, r->klen);
-    str[r->klen] = 0;
     sa[i].key = str;
-    sa[i].klen = r->klen;
+    sa[i].klen = (uint16_t)r->klen;
     sa[i].type = (uint16_t)r->type;
-    sa[i].reserved = 0;
-    str += r->klen + 1;
+    sa[i].vlen = r->vlen;
+    str += padded(r->klen);
     if (r->type == OTELC_ATTR_STRING) {
       memcpy(str, r->v.s, r->vlen);
-      str[r->vlen] = 0;
       sa[i].v.s = str;
-      str += r->vlen + 1;
+      str += padded(r->vlen);
     } else {
       sa[i].v.bits = r->v.bits;
     }
   }
 }
 
+static inline bool ref_matches(const otelc_attr_ref *r, const otelc_sattr *s) {
+  if (r->klen != s->klen || r->type != s->type || r->vlen != s->vlen) return false;
+  if (r->type == OTELC_ATTR_STRING) {
+    if (!eq_stored(r->v.s, s->v.s, r->vlen)) return false;
+  } else if (r->v.bits != s->v.bits) {
+    return false;
+  }
+  return eq_stored(r->key, s->key, r->klen);
+}
+
 bool otelc_attrs_equal(const otelc_attrs_prepared *p, const otelc_sattr *stored, uint32_t n_stored) {
   if (p->n != n_stored) return false;
+  uint64_t used = 0; /* stored entries already matched: a bijection, so a repeated key never matches */
   for (size_t i = 0; i < p->n; i++) {
     const otelc_attr_ref *r = &p->a[i];
-    const otelc_sattr *s = &stored[i];
-    if (r->klen != s->klen || r->type != s->type || memcmp(r->key, s->key, r->klen) != 0) return false;
-    if (r->type == OTELC_ATTR_STRING) {
-      if (strncmp(s->v.s, r->v.s, r->vlen) != 0 || s->v.s[r->vlen] != 0) return false;
-    } else if (r->v.bits != s->v.bits) {
-      return false;
+    size_t j = i; /* inputs usually come in the same order every time: try the same position first */
+    if (!ref_matches(r, &stored[j])) {
+      for (j = 0; j < p->n; j++) {
+        if (!(used & (1ULL << j)) && ref_matches(r, &stored[j])) break;
+      }
+      if (j == p->n) return false;
     }
+    if (used & (1ULL << j)) return false;
+    used |= 1ULL << j;
   }
   return true;
 }

@@ -38,7 +38,7 @@ static void *alloc(collect_ctx *c, size_t n) {
 }
 
 /* The attributes of a series as KeyValues (one arena block for the pointers, pairs and values). */
-static otlp_kv **series_attrs(collect_ctx *c, const otelc_srec *s) {
+static otlp_kv **series_attrs(collect_ctx *c, const otelc_instrument *in, const otelc_srec *s) {
   if (s->n_attrs == 0) return NULL;
   size_t n = s->n_attrs;
   char *block = alloc(c, n * (sizeof(otlp_kv *) + sizeof(otlp_kv) + sizeof(otlp_any)));
@@ -49,7 +49,7 @@ static otlp_kv **series_attrs(collect_ctx *c, const otelc_srec *s) {
   static const otlp_kv kv_init = OPENTELEMETRY__PROTO__COMMON__V1__KEY_VALUE__INIT;
   static const otlp_any any_init = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
   for (size_t i = 0; i < n; i++) {
-    const otelc_sattr *a = &s->attrs[i];
+    const otelc_sattr *a = &otelc_srec_attrs(in, s)[i];
     kvs[i] = kv_init;
     vals[i] = any_init;
     kvs[i].key = (char *)a->key;
@@ -79,13 +79,14 @@ static otlp_kv **series_attrs(collect_ctx *c, const otelc_srec *s) {
 
 /* ---- sums and gauges ---------------------------------------------------------------------------------- */
 
-static otlp_number_point *number_point(collect_ctx *c, const otelc_srec *s, bool is_double, uint64_t bits,
+static otlp_number_point *number_point(collect_ctx *c, const otelc_instrument *in, const otelc_srec *s,
+                                       bool is_double, uint64_t bits,
                                        uint64_t start) {
   otlp_number_point *pt = alloc(c, sizeof *pt);
   if (!pt) return NULL;
   static const otlp_number_point init = OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__INIT;
   *pt = init;
-  pt->attributes = series_attrs(c, s);
+  pt->attributes = series_attrs(c, in, s);
   pt->n_attributes = pt->attributes ? s->n_attrs : 0;
   pt->start_time_unix_nano = start;
   pt->time_unix_nano = c->now;
@@ -106,7 +107,7 @@ static otlp_number_point *sum_or_gauge_point(collect_ctx *c, otelc_instrument *i
   if (in->agg == OTELC_AGG_GAUGE_I64 || in->agg == OTELC_AGG_GAUGE_F64) {
     uint32_t t = atomic_load_explicit(&s->touched, memory_order_acquire);
     if (in->observable ? t != epoch : t == 0) return NULL;
-    return number_point(c, s, is_double, atomic_load_explicit(&s->value, memory_order_relaxed), 0);
+    return number_point(c, in, s, is_double, atomic_load_explicit(&s->value, memory_order_relaxed), 0);
   }
   uint64_t total;
   if (in->observable) {
@@ -124,9 +125,9 @@ static otlp_number_point *sum_or_gauge_point(collect_ctx *c, otelc_instrument *i
   if (in->delta) {
     if (!in->observable && out == 0) return NULL; /* no measurement in this interval */
     s->prev = total;
-    return number_point(c, s, is_double, out, c->delta_start);
+    return number_point(c, in, s, is_double, out, c->delta_start);
   }
-  return number_point(c, s, is_double, out, c->p->start_ns);
+  return number_point(c, in, s, is_double, out, c->p->start_ns);
 }
 
 /* ---- explicit-bucket histograms ------------------------------------------------------------------------ */
@@ -165,7 +166,7 @@ static otlp_histogram_point *hist_point(collect_ctx *c, otelc_instrument *in, ot
   if (!pt) return NULL;
   static const otlp_histogram_point init = OPENTELEMETRY__PROTO__METRICS__V1__HISTOGRAM_DATA_POINT__INIT;
   *pt = init;
-  pt->attributes = series_attrs(c, s);
+  pt->attributes = series_attrs(c, in, s);
   pt->n_attributes = pt->attributes ? s->n_attrs : 0;
   pt->start_time_unix_nano = in->delta ? c->delta_start : c->p->start_ns;
   pt->time_unix_nano = c->now;
@@ -224,7 +225,7 @@ static otlp_exp_histogram_point *exp_point(collect_ctx *c, otelc_instrument *in,
   if (!pt) return NULL;
   static const otlp_exp_histogram_point init = OPENTELEMETRY__PROTO__METRICS__V1__EXPONENTIAL_HISTOGRAM_DATA_POINT__INIT;
   *pt = init;
-  pt->attributes = series_attrs(c, s);
+  pt->attributes = series_attrs(c, in, s);
   pt->n_attributes = pt->attributes ? s->n_attrs : 0;
   pt->start_time_unix_nano = in->delta ? c->delta_start : c->p->start_ns;
   pt->time_unix_nano = c->now;

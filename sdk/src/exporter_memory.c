@@ -274,6 +274,7 @@ int otelc_memory_exporter_find(otelc_exporter *e, size_t back, const char *name,
   otelc_attrs_prepared *p = malloc(sizeof *p);
   if (!p) return 0;
   otelc_attrs_prepare(attrs, attrs ? n_attrs : 0, NULL, p);
+  otelc_attrs_canonicalize(p);
   int found = 0;
   pthread_mutex_lock(&m->mu);
   mem_batch *b = kept(m, back);

@@ -312,8 +312,7 @@ static otelc_srec *series_new(otelc_instrument *in, const otelc_attrs_prepared *
   memset(s, 0, sizeof *s);
   s->hash = p->hash;
   s->n_attrs = (uint32_t)p->n;
-  s->attrs = (otelc_sattr *)((char *)(s + 1) + in->area_size);
-  otelc_attrs_store(p, s->attrs);
+  otelc_attrs_store(p, otelc_srec_attrs(in, s));
   if (in->agg == OTELC_AGG_HISTOGRAM) {
     otelc_hist_cells *c = otelc_hist_area(s);
     memset(c, 0, in->area_size);
@@ -356,12 +355,12 @@ static otelc_series_table *table_grow(otelc_instrument *in, otelc_series_table *
   return nt;
 }
 
-static otelc_srec *table_find(otelc_series_table *t, const otelc_attrs_prepared *p) {
+static otelc_srec *table_find(const otelc_instrument *in, otelc_series_table *t, const otelc_attrs_prepared *p) {
   size_t i = p->hash & t->mask;
   for (;;) {
     otelc_srec *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
     if (!s) return NULL;
-    if (s->hash == p->hash && otelc_attrs_equal(p, s->attrs, s->n_attrs)) return s;
+    if (s->hash == p->hash && otelc_attrs_equal(p, otelc_srec_attrs(in, s), s->n_attrs)) return s;
     i = (i + 1) & t->mask;
   }
 }
@@ -392,19 +391,19 @@ static otelc_srec *series_insert(otelc_instrument *in, const otelc_attrs_prepare
   if (atomic_load_explicit(&in->n_series, memory_order_relaxed) + 1 >= limit) {
     /* Past the limit nothing allocates, and nothing takes the mutex once the overflow series exists. But a
      * set that does exist must still find its own series: probe once more before overflowing. */
-    otelc_srec *s = table_find(atomic_load_explicit(&in->table, memory_order_acquire), p);
+    otelc_srec *s = table_find(in, atomic_load_explicit(&in->table, memory_order_acquire), p);
     return s ? s : overflow_series(in);
   }
   pthread_mutex_lock(&in->mu);
   otelc_series_table *t = atomic_load_explicit(&in->table, memory_order_relaxed);
-  otelc_srec *s = table_find(t, p);
+  otelc_srec *s = table_find(in, t, p);
   if (s) goto out;
   uint32_t n = atomic_load_explicit(&in->n_series, memory_order_relaxed);
   if (n + 1 >= limit) {
     pthread_mutex_unlock(&in->mu);
     return overflow_series(in);
   }
-  if ((size_t)(n + 1) * 2 > t->mask + 1) {
+  if ((size_t)(n + 1) * 4 > (t->mask + 1) * 3) { /* keep the load factor at most 3/4 */
     otelc_series_table *nt = table_grow(in, t);
     if (nt) t = nt;
     else if ((size_t)(n + 1) * 8 > (t->mask + 1) * 7) goto out; /* out of memory and nearly full */
@@ -421,9 +420,17 @@ out:
   return s;
 }
 
-otelc_srec *otelc_series_get(otelc_instrument *in, const otelc_attrs_prepared *p) {
-  otelc_srec *s = table_find(atomic_load_explicit(&in->table, memory_order_acquire), p);
-  return s ? s : series_insert(in, p);
+otelc_srec *otelc_series_get(otelc_instrument *in, otelc_attrs_prepared *p) {
+  otelc_srec *s = table_find(in, atomic_load_explicit(&in->table, memory_order_acquire), p);
+  if (s) return s;
+  if (!p->canonical) {
+    /* A miss: maybe a repeated key (whose raw hash differs), maybe a new series. Both need the canonical
+     * form, which may find an existing series after all. */
+    otelc_attrs_canonicalize(p);
+    s = table_find(in, atomic_load_explicit(&in->table, memory_order_acquire), p);
+    if (s) return s;
+  }
+  return series_insert(in, p);
 }
 
 static inline otelc_srec *resolve(otelc_instrument *in, const otelc_attr *attrs, size_t n) {

@@ -49,8 +49,7 @@ typedef struct otelc_srec {
   uint64_t hash;                          /* of the attribute set */
   uint64_t prev;                          /* collector-owned: total at the last delta export / fork base */
   _Atomic uint32_t touched;               /* gauges: set since start; observables: epoch last observed */
-  uint32_t n_attrs;
-  otelc_sattr *attrs;
+  uint32_t n_attrs;                       /* the attributes follow the aggregation area: otelc_srec_attrs() */
 } otelc_srec;
 
 /* The aggregation area of an explicit-bucket histogram series (n = bucket count = boundaries + 1):
@@ -213,10 +212,13 @@ otelc_instrument *otelc_instrument_create(otelc_meter *m, const char *name, otel
 void otelc_instrument_free(otelc_instrument *inst);
 /* The series for a prepared attribute set: looked up without locks, created under inst->mu, or the overflow
  * series past the cardinality limit. NULL only when out of memory. */
-otelc_srec *otelc_series_get(otelc_instrument *inst, const otelc_attrs_prepared *p);
+otelc_srec *otelc_series_get(otelc_instrument *inst, otelc_attrs_prepared *p);
 /* Sum of a sum series: its shared cell plus every bound cell (int64 or double bits). */
 uint64_t otelc_series_total(const otelc_instrument *inst, otelc_srec *s);
 static inline otelc_hist_cells *otelc_hist_area(otelc_srec *s) { return (otelc_hist_cells *)(s + 1); }
+static inline otelc_sattr *otelc_srec_attrs(const otelc_instrument *inst, const otelc_srec *s) {
+  return (otelc_sattr *)((char *)(s + 1) + inst->area_size);
+}
 static inline otelc_exp_cells *otelc_exp_area(otelc_srec *s) { return (otelc_exp_cells *)(s + 1); }
 static inline uint64_t *otelc_hist_prev(const otelc_instrument *inst, otelc_srec *s) {
   return (uint64_t *)&otelc_hist_area(s)->buckets[inst->n_bounds + 1];

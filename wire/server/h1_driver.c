@@ -18,8 +18,9 @@
  * Upgrade requests are served as plain requests (the answer is not 101, so the client keeps speaking HTTP/1.1);
  * request trailers are read and dropped; a HEAD response carries Content-Length but no body; responses use the
  * request's version (HTTP/1.0 clients get "connection: keep-alive" when they asked for it). Backpressure: while
- * more than 1 MiB of output waits for the peer, no further pipelined request is parsed (resumed by on_drain). */
-#include <stdio.h>
+ * more than 1 MiB of output waits for the peer, no further pipelined request is parsed (resumed by on_drain).
+ * Server stop (on_shutdown): an idle connection closes at once; the request being received or handled still
+ * gets its response, sent with "connection: close", and requests pipelined behind it are not served. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -52,6 +53,7 @@ typedef struct h1_conn {
   bool closing;              /* answered with close: further input is ignored */
   bool wait_drain;
   bool pumping;
+  bool shutting_down;        /* the server is stopping: answer what is in flight or arriving, then close */
   int version;
 } h1_conn;
 
@@ -251,19 +253,26 @@ static int hold(h1_conn *c, const uint8_t *data, size_t len) {
   return 0;
 }
 
-static bool can_parse(h1_conn *c) { return !c->closing && !c->inflight && !c->wait_drain; }
+/* Whether the next request may be parsed now: none in flight, and the peer reads what we send (else wait for
+ * on_drain). */
+static bool can_parse(h1_conn *c) {
+  if (c->closing || c->inflight || c->wait_drain) return false;
+  if (wire_sconn_pending(c->sc) > PENDING_HIGH) {
+    c->wait_drain = true;
+    return false;
+  }
+  return true;
+}
 
 /* Parses held input as far as the one-exchange rule and backpressure allow; resumes reading when it is all
  * consumed. */
 static void pump(h1_conn *c) {
   if (c->pumping) return;
   c->pumping = true;
-  while (can_parse(c) && c->held_off < c->held.len) {
-    if (wire_sconn_pending(c->sc) > PENDING_HIGH) {
-      c->wait_drain = true; fprintf(stderr, "WAIT_DRAIN\n");
-      break;
-    }
-    c->held_off += feed(c, c->held.data + c->held_off, c->held.len - c->held_off);
+  while (c->held_off < c->held.len && can_parse(c)) {
+    size_t n = feed(c, c->held.data + c->held_off, c->held.len - c->held_off);
+    if (n == 0) break; /* cannot happen (the parser consumes up to a message end), but never spin */
+    c->held_off += n;
   }
   if (c->held_off >= c->held.len) {
     c->held_off = 0;
@@ -297,7 +306,7 @@ static void exchange_respond(wire_exchange *ex, int status, const wire_headers *
   if (c->inflight != ex) return;
   c->inflight = NULL;
   ex->stream = NULL;
-  bool close = !c->keep_alive;
+  bool close = !c->keep_alive || c->shutting_down;
   if (status < 200 || status > 999) status = 500; /* interim answers are the driver's business (100 Continue) */
   wire_buf out;
   wire_buf_init(&out, 0);
@@ -309,7 +318,7 @@ static void exchange_respond(wire_exchange *ex, int status, const wire_headers *
     close = true;
     static const char msg[] = "invalid response header\n";
     wire_h1_write_response_head(&out, c->version, 500, NULL, sizeof msg - 1, true, NULL);
-    wire_buf_append(&out, msg, sizeof msg - 1, NULL);
+    if (!c->head_request) wire_buf_append(&out, msg, sizeof msg - 1, NULL);
     send_body = false;
   }
   bool ok = true;
@@ -341,6 +350,7 @@ static int drv_on_data(void *self, const uint8_t *data, size_t len) {
       return 0;
     }
     size_t n = feed(c, data, len);
+    if (n == 0) return hold(c, data, len) < 0 ? -1 : 0; /* never spin: park it */
     data += n;
     len -= n;
   }
@@ -353,6 +363,16 @@ static void drv_on_drain(void *self) {
     c->wait_drain = false;
     kick(c);
   }
+}
+
+/* The server is stopping: the response in flight (or to the request being received) goes out with
+ * "connection: close"; an idle connection closes now. The listener bounds the wait. */
+static void drv_on_shutdown(void *self) {
+  h1_conn *c = self;
+  c->shutting_down = true;
+  if (c->closing || c->inflight || wire_h1_in_message(c->parser)) return;
+  c->closing = true;
+  wire_sconn_close(c->sc, true);
 }
 
 static void free_conn(uv_handle_t *h) { free(h->data); }
@@ -377,6 +397,7 @@ static const wire_sconn_driver h1_driver = {
     .on_data = drv_on_data,
     .on_drain = drv_on_drain,
     .on_close = drv_on_close,
+    .on_shutdown = drv_on_shutdown,
 };
 
 const wire_sconn_driver *wire_h1_driver_new(wire_server *s, wire_sconn *sc, void **self) {

@@ -13,7 +13,8 @@
  * forgotten here: the late respond only frees it.
  *
  * Output goes to the connection in batches. Backpressure: when the connection's queued output passes a high
- * water mark, DATA production is deferred and reading paused until on_drain. nghttp2 calls are never re-entered:
+ * water mark, DATA production is deferred and reading paused until on_drain. When the server stops, GOAWAY
+ * goes out and the streams in flight are finished first. nghttp2 calls are never re-entered:
  * respond() from inside a callback (a handler answering synchronously) only submits; the outer frame sends. */
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
@@ -556,6 +557,19 @@ static void drv_on_drain(void *self) {
   conn_leave(h);
 }
 
+/* The server is stopping: GOAWAY naming the last stream we took, so the client knows which requests were not
+ * processed and may send them elsewhere; streams in flight finish, and conn_flush closes the connection once
+ * nghttp2 has nothing left to do (the listener's grace period bounds the wait). */
+static void drv_on_shutdown(void *self) {
+  h2_conn *h = self;
+  if (h->gone || h->closing) return;
+  conn_enter(h);
+  nghttp2_submit_goaway(h->session, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->session),
+                        NGHTTP2_NO_ERROR, NULL, 0);
+  conn_flush(h, true);
+  conn_leave(h);
+}
+
 static void drv_on_close(void *self) {
   h2_conn *h = self;
   h->gone = true;
@@ -568,6 +582,7 @@ static const wire_sconn_driver h2_driver = {
     .on_data = drv_on_data,
     .on_drain = drv_on_drain,
     .on_close = drv_on_close,
+    .on_shutdown = drv_on_shutdown,
 };
 
 const wire_sconn_driver *wire_h2_driver_new(wire_server *s, wire_sconn *c, void **self) {

@@ -810,14 +810,17 @@ int wire_sconn_write(wire_sconn *c, const void *data, size_t len) {
   }
   const uint8_t *p = data;
   if (c->out_len == 0 && !c->write_wants_read) { /* nothing queued: straight to the socket, no copy */
-    ssize_t w = raw_write(c, p, len);
-    if (w < 0) {
-      fail(c);
-      kick(c);
-      return -1;
+    while (len) { /* TLS writes one record (16 KiB) per call */
+      ssize_t w = raw_write(c, p, len);
+      if (w < 0) {
+        fail(c);
+        kick(c);
+        return -1;
+      }
+      if (w == 0) break;
+      p += w;
+      len -= (size_t)w;
     }
-    p += w;
-    len -= (size_t)w;
   }
   if (len) {
     if (queue_append(c, p, len) < 0) {

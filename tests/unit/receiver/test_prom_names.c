@@ -39,7 +39,7 @@ static void test_metric_names_with_suffixes(void) {
   CHECK_STR(mname("cpu", "%", PROM_NAME_GAUGE), "cpu_percent");
   CHECK_STR(mname("things", "widgets", PROM_NAME_GAUGE), "things_widgets");
   CHECK_STR(mname("uptime", " s ", PROM_NAME_COUNTER), "uptime_seconds_total");
-  CHECK_STR(mname("jobs", "1/h", PROM_NAME_GAUGE), "jobs_per_hour_ratio");
+  CHECK_STR(mname("jobs", "1/h", PROM_NAME_GAUGE), "jobs_per_hour"); /* `_ratio` only for exactly "1" */
   /* the unit or type word already in the name is not repeated; "total" moves to the end */
   CHECK_STR(mname("request.duration.seconds", "s", PROM_NAME_HISTOGRAM), "request_duration_seconds");
   CHECK_STR(mname("bytes_per_second", "By/s", PROM_NAME_GAUGE), "bytes_per_second");

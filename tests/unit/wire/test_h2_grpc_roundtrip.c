@@ -51,6 +51,8 @@ typedef struct test_server {
   bool last_gzip;
   wire_exchange *parked[8]; /* never answered until stop */
   int nparked;
+  bool answer_after_stop;   /* stop: answer the parked calls OK a little after wire_server_stop */
+  uv_timer_t late_timer;
 } test_server;
 
 static void record(test_server *ts, wire_exchange *ex) {
@@ -125,8 +127,25 @@ static void handler(wire_exchange *ex, void *ud) {
 
 static void server_stopped(void *arg) { (void)arg; }
 
+static void late_answer_cb(uv_timer_t *t) {
+  test_server *ts = t->data;
+  pthread_mutex_lock(&ts->mu);
+  for (int i = 0; i < ts->nparked; i++) wire_grpc_respond(ts->parked[i], "done", 4);
+  ts->nparked = 0;
+  pthread_mutex_unlock(&ts->mu);
+  uv_close((uv_handle_t *)t, NULL);
+}
+
 static void stop_cb(uv_async_t *a) {
   test_server *ts = a->data;
+  if (ts->answer_after_stop) { /* the connection must stay up for the calls in flight (GOAWAY, then finish) */
+    wire_server_stop(ts->server, server_stopped, ts);
+    uv_timer_init(&ts->loop, &ts->late_timer);
+    ts->late_timer.data = ts;
+    uv_timer_start(&ts->late_timer, late_answer_cb, 200, 0);
+    uv_close((uv_handle_t *)a, NULL);
+    return;
+  }
   pthread_mutex_lock(&ts->mu);
   for (int i = 0; i < ts->nparked; i++) wire_grpc_respond_status(ts->parked[i], WIRE_GRPC_CANCELLED, "stopping", -1);
   ts->nparked = 0;
@@ -538,6 +557,58 @@ static void test_peer_not_http2(void) {
 /* A peer that accepts and never answers: the deadline ends the call. */
 static void test_silent_peer_deadline(void) { call_raw_peer(NULL, 300, WIRE_GRPC_DEADLINE_EXCEEDED); }
 
+/* --- server stop with a call in flight --- */
+
+typedef struct bg_call {
+  wire_client *client;
+  int rc;
+  wire_grpc_result result;
+  wire_err err;
+} bg_call;
+
+static void *bg_call_main(void *arg) {
+  bg_call *b = arg;
+  wire_grpc_result_init(&b->result);
+  b->rc = call_path(b->client, "/test.Slow/Never", "x", 1, 20000, &b->result, &b->err);
+  return NULL;
+}
+
+/* Stopping the server sends GOAWAY and lets the call in flight finish before the connection closes. */
+static void test_stop_finishes_call_in_flight(void) {
+  test_server ts;
+  if (!server_start(&ts, NULL)) {
+    CHECK_MSG(false, "server did not start");
+    server_stop(&ts);
+    return;
+  }
+  ts.answer_after_stop = true; /* read by the loop thread only after the async wake-up below */
+  bg_call b = {.client = client_for(&ts, NULL)};
+  pthread_t th;
+  pthread_create(&th, NULL, bg_call_main, &b);
+  bool parked = false;
+  for (int i = 0; i < 2000 && !parked; i++) { /* up to 20 s */
+    pthread_mutex_lock(&ts.mu);
+    parked = ts.nparked == 1;
+    pthread_mutex_unlock(&ts.mu);
+    if (!parked) usleep(10000);
+  }
+  CHECK(parked);
+  server_stop(&ts);
+  pthread_join(th, NULL);
+  CHECK_MSG(b.rc == 0, "%s", b.err.msg);
+  CHECK_EQ(b.result.code, WIRE_GRPC_OK);
+  CHECK(b.result.response.len == 4 && memcmp(b.result.response.data, "done", 4) == 0);
+  wire_grpc_result_free(&b.result);
+  /* the server is gone: the next call fails cleanly */
+  wire_grpc_result r;
+  wire_grpc_result_init(&r);
+  wire_err err;
+  CHECK_EQ(call_path(b.client, EXPORT_PATH, "x", 1, 5000, &r, &err), -1);
+  CHECK_EQ(r.code, WIRE_GRPC_UNAVAILABLE);
+  wire_grpc_result_free(&r);
+  wire_client_free(b.client);
+}
+
 static void test_h2c_plaintext(void) { run_suite(NULL, NULL); }
 
 static void test_h2_over_tls(void) {
@@ -554,6 +625,7 @@ static void test_h2_over_tls(void) {
 int main(void) {
   RUN(test_h2c_plaintext);
   RUN(test_h2_over_tls);
+  RUN(test_stop_finishes_call_in_flight);
   RUN(test_peer_not_http2);
   RUN(test_silent_peer_deadline);
   return test_finish();

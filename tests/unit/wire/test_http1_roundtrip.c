@@ -593,6 +593,35 @@ static void test_request_timeout(void) {
   close(fd);
 }
 
+static void test_shutdown_finishes_response(void) {
+  static tserver T;
+  if (server_start(&T) < 0) {
+    CHECK(false);
+    return;
+  }
+  int fd = raw_connect(T.port);
+  int idle = raw_connect(T.port);
+  const char *rq = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
+  raw_send(fd, rq, strlen(rq));
+  int64_t deadline = wire_now_ns() + 5 * SEC;
+  while (atomic_load(&T.requests) < 1 && wire_now_ns() < deadline) usleep(1000);
+  uv_async_send(&T.stop_async); /* the slow answer is still 50 ms away */
+  char got[2048];
+  raw_drain(fd, got, sizeof got, "slow");
+  CHECK(strncmp(got, "HTTP/1.1 200 OK\r\n", 17) == 0);
+  CHECK_CONTAINS(got, "connection: close\r\n");
+  seen s;
+  raw_read(idle, &s, 0, true); /* the idle connection is closed without an answer */
+  CHECK(s.eof);
+  CHECK_STR(s.log, "");
+  pthread_join(T.thread, NULL);
+  CHECK_EQ(uv_loop_close(&T.loop), 0);
+  pthread_mutex_destroy(&T.mu);
+  CHECK_EQ(atomic_load(&T.requests), 1); /* the pipelined /echo was not served */
+  close(fd);
+  close(idle);
+}
+
 /* ---- the client against a scripted server ----------------------------------------------------------- */
 
 typedef struct script {
@@ -790,6 +819,7 @@ int main(void) {
   RUN(test_error_answers);
   RUN(test_http10_and_close);
   RUN(test_request_timeout);
+  RUN(test_shutdown_finishes_response);
   RUN(test_client_response_framing);
   RUN(test_client_header_limit);
   RUN(test_client_request_bytes);

@@ -391,6 +391,19 @@ static void lenient_forms_are_accepted(void) {
   CHECK_STR(y->description, "");
   wire_otlp_request_free(req, NULL);
 
+  /* Empty strings, alone and in lists (malloc'd: freed as protobuf-c frees them). */
+  req = decode_str("{\"resourceMetrics\":[{\"resource\":{\"entityRefs\":[{\"type\":\"\",\"idKeys\":[\"\",\"a\"]}]}}]}",
+                   NULL, &err);
+  CHECK_MSG(req != NULL, "%s", err.msg);
+  if (req) {
+    CHECK_EQ(req->resource_metrics[0]->resource->entity_refs[0]->n_id_keys, 2);
+    CHECK_STR(req->resource_metrics[0]->resource->entity_refs[0]->id_keys[0], "");
+    char *json2 = encode_str(req);
+    CHECK_STR(json2, "{\"resourceMetrics\":[{\"resource\":{\"entityRefs\":[{\"idKeys\":[\"\",\"a\"]}]}}]}");
+    free(json2);
+    wire_otlp_request_free(req, NULL);
+  }
+
   /* base64: URL-safe alphabet and no padding decode too. */
   req = decode_str("{\"resourceMetrics\":[{\"resource\":{\"attributes\":[{\"key\":\"b\",\"value\":{\"bytesValue\":"
                    "\"-_8\"}}]}}]}", NULL, &err);
