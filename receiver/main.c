@@ -5,13 +5,15 @@
  *   otelc-receiver validate --config SRC ...      (the Collector's subcommand form)
  *   otelc-receiver components                     (lists the component types this build knows)
  *
- * Exit status: 0 success; 1 invalid configuration; 2 usage error, or the runtime is not available yet. */
+ * Exit status: 0 success (also after a SIGTERM/SIGINT drain); 1 invalid configuration or pipelines that cannot
+ * start; 2 usage error. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "receiver/component.h"
 #include "receiver/config/config.h"
+#include "receiver/runtime/runtime.h"
 
 #ifndef OTELC_VERSION
 #define OTELC_VERSION "0.0.0"
@@ -125,15 +127,10 @@ static void print_components(FILE *out) {
   }
 }
 
-/* Runs the pipelines until a stop signal. The runtime slots in here:
- *     return service_run(cfg, opts);   // opts to reload on SIGHUP
- * Until it exists the receiver stops after validation with status 2. */
+/* Runs the pipelines until a stop signal (receiver/runtime/runtime.h); SIGHUP loads `opts` again. */
 static int run(otelc_config *cfg, const config_options *opts) {
-  (void)cfg;
-  (void)opts;
-  fprintf(stderr, "otelc-receiver: configuration is valid, but the pipeline runtime is not implemented yet "
-                  "(use --validate or --print-config)\n");
-  return 2;
+  service_run_options ro = {.version = OTELC_VERSION};
+  return service_run(cfg, opts, &ro);
 }
 
 int main(int argc, char **argv) {

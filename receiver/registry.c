@@ -17,6 +17,18 @@
 #include "receiver/config/components/otlp_receiver.h"
 #include "receiver/config/components/pending.h"
 #include "receiver/config/components/prometheus_exporter.h"
+#include "receiver/processors/attributes.h"
+#include "receiver/processors/filter.h"
+#include "receiver/processors/resource.h"
+#include "receiver/extensions/bearertokenauth.h"
+#include "receiver/extensions/health_check.h"
+#include "receiver/processors/batch.h"
+#include "receiver/processors/memory_limiter.h"
+#include "receiver/receivers/otlp.h"
+#include "receiver/exporters/debug.h"
+#include "receiver/exporters/file.h"
+#include "receiver/exporters/otlp.h"
+#include "receiver/exporters/prometheus.h"
 
 #define PENDING_SCRAPE "accepted, but scraping is not implemented in this release (it comes with the scrape issue)"
 #define PENDING_K8S "accepted, but Kubernetes enrichment is not implemented in this release"
@@ -24,40 +36,43 @@
 static const component_factory factories[] = {
     /* receivers */
     {.kind = COMPONENT_RECEIVER, .type = "otlp", .doc = "OTLP over gRPC and HTTP (protobuf and JSON)",
-     .config = &otlp_receiver_schema},
+     .config = &otlp_receiver_schema, .hooks = &otlp_receiver_hooks},
     {.kind = COMPONENT_RECEIVER, .type = "prometheus", .doc = "scrapes Prometheus endpoints",
      .config = &prometheus_receiver_schema, .pending = PENDING_SCRAPE},
     /* processors */
     {.kind = COMPONENT_PROCESSOR, .type = "attributes", .doc = "acts on data point attributes",
-     .config = &attributes_processor_schema},
+     .config = &attributes_processor_schema, .hooks = &attributes_processor_hooks},
     {.kind = COMPONENT_PROCESSOR, .type = "batch", .doc = "groups data points into larger requests",
-     .config = &batch_schema},
+     .config = &batch_schema, .hooks = &batch_processor_hooks},
     {.kind = COMPONENT_PROCESSOR, .type = "filter", .doc = "drops or keeps metrics by name",
-     .config = &filter_processor_schema},
+     .config = &filter_processor_schema, .hooks = &filter_processor_hooks},
     {.kind = COMPONENT_PROCESSOR, .type = "k8sattributes", .doc = "adds Kubernetes pod metadata",
      .config = &k8sattributes_schema, .pending = PENDING_K8S},
     {.kind = COMPONENT_PROCESSOR, .type = "memory_limiter", .doc = "refuses data above a memory limit",
-     .config = &memory_limiter_schema},
+     .config = &memory_limiter_schema, .hooks = &memory_limiter_processor_hooks},
     {.kind = COMPONENT_PROCESSOR, .type = "resource", .doc = "acts on resource attributes",
-     .config = &resource_processor_schema},
+     .config = &resource_processor_schema, .hooks = &resource_processor_hooks},
     /* exporters */
     {.kind = COMPONENT_EXPORTER, .type = "debug", .doc = "prints metrics to the log",
-     .config = &debug_exporter_schema},
+     .config = &debug_exporter_schema, .hooks = &debug_exporter_hooks},
     {.kind = COMPONENT_EXPORTER, .type = "logging", .doc = "deprecated name of debug",
      .config = &debug_exporter_schema, .alias_of = "debug"},
     {.kind = COMPONENT_EXPORTER, .type = "file", .doc = "writes OTLP/JSON lines to a file",
-     .config = &file_exporter_schema},
-    {.kind = COMPONENT_EXPORTER, .type = "otlp", .doc = "OTLP over gRPC", .config = &otlp_exporter_schema},
-    {.kind = COMPONENT_EXPORTER, .type = "otlphttp", .doc = "OTLP over HTTP", .config = &otlphttp_exporter_schema},
+     .config = &file_exporter_schema, .hooks = &file_exporter_hooks},
+    {.kind = COMPONENT_EXPORTER, .type = "otlp", .doc = "OTLP over gRPC", .config = &otlp_exporter_schema,
+     .hooks = &otlp_exporter_hooks},
+    {.kind = COMPONENT_EXPORTER, .type = "otlphttp", .doc = "OTLP over HTTP", .config = &otlphttp_exporter_schema,
+     .hooks = &otlphttp_exporter_hooks},
     {.kind = COMPONENT_EXPORTER, .type = "prometheus", .doc = "serves metrics for Prometheus to scrape",
-     .config = &prometheus_exporter_schema},
+     .config = &prometheus_exporter_schema, .hooks = &prometheus_exporter_hooks},
     /* extensions */
     {.kind = COMPONENT_EXTENSION, .type = "bearertokenauth", .doc = "bearer token authentication",
-     .config = &bearertokenauth_schema, .caps = COMPONENT_CAP_SERVER_AUTH | COMPONENT_CAP_CLIENT_AUTH},
+     .config = &bearertokenauth_schema, .caps = COMPONENT_CAP_SERVER_AUTH | COMPONENT_CAP_CLIENT_AUTH,
+     .hooks = &bearertokenauth_extension_hooks},
     {.kind = COMPONENT_EXTENSION, .type = "file_storage", .doc = "directory for persistent exporter queues",
      .config = &file_storage_schema, .caps = COMPONENT_CAP_STORAGE},
     {.kind = COMPONENT_EXTENSION, .type = "health_check", .doc = "HTTP health endpoint",
-     .config = &health_check_schema},
+     .config = &health_check_schema, .hooks = &health_check_extension_hooks},
 };
 
 #define NFACTORIES (sizeof factories / sizeof factories[0])

@@ -3,6 +3,7 @@
 #
 #   scripts/setup.sh            build dependencies (compiler, cmake, the six libraries)
 #   scripts/setup.sh --test     also the tools and servers the test suite drives
+#   scripts/setup.sh --demo     build dependencies plus what the README demo uses (curl, python3)
 #
 # Idempotent and quiet: it asks dpkg which packages are missing and runs apt-get only for those,
 # with sudo when not root. Every package is a Debian 12 package; nothing is downloaded otherwise.
@@ -19,6 +20,7 @@ build_pkgs=(
   libuv1-dev                              # event loop of the servers
   libjson-c-dev                           # OTLP/JSON decoding (receiver) and JSON lines (file exporter)
   libxxhash-dev                           # attribute-set hashing in the SDK hot path
+  libpcre2-dev                            # regexps of the receiver's filter/attributes/resource processors
 )
 test_pkgs=(
   clang libclang-rt-14-dev                # libFuzzer targets and sanitizer runtimes
@@ -26,10 +28,18 @@ test_pkgs=(
   openssl                                 # test certificates
   curl                                    # HTTP client in integration tests
   prometheus                              # promtool check metrics; a real Prometheus scraping the exporter
+  nginx lighttpd busybox nodejs           # real HTTP servers run under the preload shim
+  python3-protobuf                        # the preload tests' OTLP sink (python3 -m http.server is python3)
+  wrk                                     # bench/bench_preload.sh
 )
 
+demo_pkgs=(curl python3)
+
 want=("${build_pkgs[@]}")
-[ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
+case "${1:-}" in
+  --test) want+=("${test_pkgs[@]}") ;;
+  --demo) want+=("${demo_pkgs[@]}") ;;
+esac
 
 missing=()
 for p in "${want[@]}"; do

@@ -16,11 +16,15 @@ scripts/setup.sh --test
 jobs=${OTELC_JOBS:-$(nproc)}
 export CTEST_OUTPUT_ON_FAILURE=1
 
+# configure_and_build DIR [--target T] [cmake options...]
 configure_and_build() {
   local dir=$1; shift
+  local target=()
+  if [ "${1:-}" = "--target" ]; then target=(--target "$2"); shift 2; fi
   echo "== build $dir ($*)"
   cmake -S . -B "$dir" -DOTELC_WERROR=ON "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; exit 1; }
-  cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1 || { grep -E 'error|Error' "$dir.build.log" | head -50; exit 1; }
+  cmake --build "$dir" -j"$jobs" "${target[@]}" >"$dir.build.log" 2>&1 ||
+    { grep -E -B2 -A8 'error|Error' "$dir.build.log" | head -80; exit 1; }
 }
 
 run_ctest() {
@@ -41,6 +45,6 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 configure_and_build build/ci-tsan -DCMAKE_BUILD_TYPE=Debug -DOTELC_SANITIZE=thread -DOTELC_BUILD_BENCH=OFF
 TSAN_OPTIONS=halt_on_error=1 run_ctest build/ci-tsan -L '^sdk$'
 
-configure_and_build build/ci-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DOTELC_FUZZ=ON \
+configure_and_build build/ci-fuzz --target fuzzers -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DOTELC_FUZZ=ON \
   -DOTELC_SANITIZE=address -DOTELC_BUILD_BENCH=OFF
 OTELC_FUZZ_SECONDS=${OTELC_FUZZ_SECONDS:-10} run_ctest build/ci-fuzz -L '^fuzz$'

@@ -324,6 +324,12 @@ bool wire_conn_is_tls(const wire_conn *c) { return c->ssl != NULL; }
 
 int wire_conn_fd(const wire_conn *c) { return c->fd; }
 
+void wire_conn_abandon(wire_conn *c) {
+  if (!c) return;
+  c->broken = true; /* wire_conn_close then skips SSL_shutdown */
+  wire_conn_close(c);
+}
+
 void wire_conn_close(wire_conn *c) {
   if (!c) return;
   if (c->ssl) {

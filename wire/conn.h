@@ -35,5 +35,8 @@ const char *wire_conn_alpn(const wire_conn *c);
 bool wire_conn_is_tls(const wire_conn *c);
 int wire_conn_fd(const wire_conn *c);
 void wire_conn_close(wire_conn *c);
+/* Frees the connection and closes the fd WITHOUT sending anything (no TLS close_notify): for a forked child
+ * dropping a connection whose TLS session belongs to its parent. */
+void wire_conn_abandon(wire_conn *c);
 
 #endif

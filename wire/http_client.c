@@ -58,6 +58,17 @@ void wire_client_disconnect(wire_client *c) {
   }
 }
 
+void wire_client_abandon(wire_client *c) {
+  if (c->h2) {
+    wire_h2_client_free(c->h2); /* nghttp2_session_del sends nothing */
+    c->h2 = NULL;
+  }
+  if (c->conn) {
+    wire_conn_abandon(c->conn);
+    c->conn = NULL;
+  }
+}
+
 void wire_client_free(wire_client *c) {
   if (!c) return;
   wire_client_disconnect(c);

@@ -49,6 +49,9 @@ int wire_client_do(wire_client *c, const wire_http_request *req, wire_http_respo
                    wire_err *err);
 /* Drops the connection (the next call reconnects). */
 void wire_client_disconnect(wire_client *c);
+/* Drops the connection without sending anything on it (no HTTP/2 GOAWAY, no TLS close_notify): for a forked
+ * child, whose inherited connection and TLS session belong to the parent. The client stays usable. */
+void wire_client_abandon(wire_client *c);
 
 /* --- protocol engines, used by wire_client_do (implemented in http1_client.c and h2_client.c) --- */
 

@@ -22,7 +22,7 @@ static cfg_node *load_source(cfg_arena *a, const char *src, const config_options
   cfg_getenv_fn get = o->getenv_fn ? o->getenv_fn : default_getenv;
   if (!strncmp(src, "file:", 5)) return cfg_yaml_parse_file(a, src + 5, diags);
   if (!strncmp(src, "yaml:", 5)) {
-    cfg_node *n = cfg_yaml_parse(a, "--config=yaml:", src + 5, strlen(src + 5), diags);
+    cfg_node *n = cfg_yaml_parse(a, "<inline yaml>", src + 5, strlen(src + 5), diags);
     if (n && cfg_expand_colon_keys(a, n) < 0) {
       cfg_diag_add(diags, CFG_ERROR, NULL, NULL, "configuration too large");
       return NULL;
@@ -108,6 +108,7 @@ otelc_config *config_load(const config_options *o, cfg_diags *diags) {
   for (size_t i = 0; i < o->nsources; i++) {
     cfg_node *n = load_source(c->arena, o->sources[i], o, diags);
     if (!n) continue;
+    if (n->kind == CFG_NODE_NULL && c->root) continue; /* an empty source changes nothing */
     if (!c->root) c->root = n;
     else if (cfg_node_merge(c->arena, c->root, n) < 0)
       cfg_diag_add(diags, CFG_ERROR, NULL, NULL, "configuration too large");

@@ -557,6 +557,16 @@ static void lbl_sort(prom_store *s, size_t n) {
   }
 }
 
+/* Label names the exposition itself uses: a series label with one of these names would clash with the `le` of
+ * histogram buckets, the `quantile` of summaries or the metric name, so such attributes are dropped. */
+enum { RESERVED_LE = 1, RESERVED_QUANTILE = 2, RESERVED_NAME = 4 };
+
+static bool is_reserved(const char *name, size_t n, unsigned reserved) {
+  return ((reserved & RESERVED_LE) && n == 2 && memcmp(name, "le", 2) == 0) ||
+         ((reserved & RESERVED_QUANTILE) && n == 8 && memcmp(name, "quantile", 8) == 0) ||
+         ((reserved & RESERVED_NAME) && n == 8 && memcmp(name, "__name__", 8) == 0);
+}
+
 static bool ctx_has_name(const prom_ctx *c, const char *name, size_t n, uint32_t h) {
   if (!c || !(c->bloom & (1ULL << (h & 63)))) return false;
   const char *p = c->names, *end = c->names + c->names_len;
@@ -572,8 +582,8 @@ static bool ctx_has_name(const prom_ctx *c, const char *name, size_t n, uint32_t
  * sanitising: the best priority wins; equal priorities are joined with ';' in the order of their original keys.
  * Labels named like one of `ctx`'s are skipped. With names_out, the rendered names are also appended there,
  * NUL-terminated, and *bloom collects their hashes. Returns -1 when out's limit is hit. */
-static int lbl_render(prom_store *s, size_t n, const prom_ctx *ctx, wire_buf *out, wire_buf *names_out,
-                      uint64_t *bloom) {
+static int lbl_render(prom_store *s, size_t n, const prom_ctx *ctx, unsigned reserved, wire_buf *out,
+                      wire_buf *names_out, uint64_t *bloom) {
   lbl_sort(s, n);
   bool first = out->len == 0;
   size_t i = 0;
@@ -583,7 +593,8 @@ static int lbl_render(prom_store *s, size_t n, const prom_ctx *ctx, wire_buf *ou
     while (j < n && s->lbls[j].name_len == l->name_len &&
            memcmp(lbl_name(s, &s->lbls[j]), lbl_name(s, l), l->name_len) == 0)
       j++;
-    if (ctx_has_name(ctx, lbl_name(s, l), l->name_len, l->name_hash)) {
+    if (ctx_has_name(ctx, lbl_name(s, l), l->name_len, l->name_hash) ||
+        is_reserved(lbl_name(s, l), l->name_len, reserved)) {
       i = j;
       continue;
     }
@@ -689,7 +700,7 @@ static prom_ctx *ctx_get(prom_store *s, const Opentelemetry__Proto__Resource__V1
   wire_buf_init(&names, 0);
   uint64_t bloom = 0;
   s->lbuf.limit = RENDER_LIMIT_FACTOR * MAX_CONTEXT_LABEL_BYTES;
-  int rc = lbl_render(s, n, NULL, &s->lbuf, &names, &bloom);
+  int rc = lbl_render(s, n, NULL, RESERVED_LE | RESERVED_QUANTILE | RESERVED_NAME, &s->lbuf, &names, &bloom);
   s->lbuf.limit = SIZE_MAX;
   if (rc < 0 || s->lbuf.len > MAX_CONTEXT_LABEL_BYTES) {
     wire_buf_free(&names);
@@ -903,8 +914,8 @@ static void bounds_release(prom_store *s, bounds *b) {
 
 /* The formatted le values of a bounds array, each as <len byte><text>, made once per format. */
 static const char *bounds_le_text(bounds *b, bool om) {
-  char **slot = &b->le_text[om];
-  if (*slot || b->n == 0) return *slot;
+  char **cached = &b->le_text[om];
+  if (*cached || b->n == 0) return *cached;
   char *t = malloc((size_t)b->n * (PROM_NUM_MAX + 1));
   if (!t) return NULL;
   char *p = t;
@@ -913,7 +924,7 @@ static const char *bounds_le_text(bounds *b, bool om) {
     *p = (char)n;
     p += 1 + n;
   }
-  return *slot = t;
+  return *cached = t;
 }
 
 static void payload_free(prom_store *s, prom_series *se) {
@@ -1062,7 +1073,8 @@ static prom_series *series_find(prom_store *s, prom_family *f, prom_ctx *c) {
 }
 
 /* Renders a point's attributes into s->lbuf; false when they are too long (the point is invalid). */
-static bool point_labels(prom_store *s, pb_kv *const *attrs, size_t n_attrs, const prom_ctx *c) {
+static bool point_labels(prom_store *s, const prom_family *f, pb_kv *const *attrs, size_t n_attrs,
+                         const prom_ctx *c) {
   scratch_reset(s);
   size_t n = 0;
   for (size_t i = 0; i < n_attrs; i++) {
@@ -1071,7 +1083,9 @@ static bool point_labels(prom_store *s, pb_kv *const *attrs, size_t n_attrs, con
     n = lbl_add(s, n, NULL, kv->key, strlen(kv->key), kv->value, NULL, 0, 0);
   }
   s->lbuf.limit = RENDER_LIMIT_FACTOR * MAX_POINT_LABEL_BYTES;
-  int rc = lbl_render(s, n, c, &s->lbuf, NULL, NULL);
+  unsigned reserved = RESERVED_NAME | (f->type == FT_HISTOGRAM ? RESERVED_LE : 0) |
+                      (f->type == FT_SUMMARY ? RESERVED_QUANTILE : 0);
+  int rc = lbl_render(s, n, c, reserved, &s->lbuf, NULL, NULL);
   s->lbuf.limit = SIZE_MAX;
   return rc == 0 && s->lbuf.len <= MAX_POINT_LABEL_BYTES;
 }
@@ -1120,7 +1134,7 @@ static point_action decide(const prom_series *se, uint64_t start, uint64_t time,
 
 static void consume_number(prom_store *s, prom_family *f, prom_ctx *c, const pb_number *dp, bool delta,
                            prom_consume_result *res) {
-  if (!point_labels(s, dp->attributes, dp->n_attributes, c)) {
+  if (!point_labels(s, f, dp->attributes, dp->n_attributes, c)) {
     s->st.dropped_invalid++, res->dropped++;
     return;
   }
@@ -1189,7 +1203,7 @@ static bounds *bounds_get(prom_store *s, const double *b, size_t n) {
   uint64_t h = XXH3_64bits(b, n * sizeof(double));
   for (size_t i = h & s->bounds_tab.mask; s->bounds_tab.s[i].p; i = (i + 1) & s->bounds_tab.mask) {
     bounds *x = s->bounds_tab.s[i].p;
-    if (s->bounds_tab.s[i].hash == h && x->n == n && memcmp(x->b, b, n * sizeof(double)) == 0) {
+    if (s->bounds_tab.s[i].hash == h && x->n == n && (n == 0 || memcmp(x->b, b, n * sizeof(double)) == 0)) {
       x->refs++;
       return x;
     }
@@ -1223,7 +1237,7 @@ static bool hist_point_valid(const pb_hist *dp) {
 
 static void consume_hist(prom_store *s, prom_family *f, prom_ctx *c, const pb_hist *dp, bool delta,
                          prom_consume_result *res) {
-  if (!point_labels(s, dp->attributes, dp->n_attributes, c) || !hist_point_valid(dp)) {
+  if (!point_labels(s, f, dp->attributes, dp->n_attributes, c) || !hist_point_valid(dp)) {
     s->st.dropped_invalid++, res->dropped++;
     return;
   }
@@ -1363,7 +1377,7 @@ static exp_side side_of(const pb_exp_buckets *b) {
 
 static void consume_exp(prom_store *s, prom_family *f, prom_ctx *c, const pb_exp *dp, bool delta,
                         prom_consume_result *res) {
-  if (!point_labels(s, dp->attributes, dp->n_attributes, c) || dp->scale < EXP_MIN_SCALE ||
+  if (!point_labels(s, f, dp->attributes, dp->n_attributes, c) || dp->scale < EXP_MIN_SCALE ||
       dp->scale > EXP_MAX_SCALE) {
     s->st.dropped_invalid++, res->dropped++;
     return;
@@ -1429,7 +1443,7 @@ static int qv_cmp(const void *a, const void *b) {
 
 static void consume_summary(prom_store *s, prom_family *f, prom_ctx *c, const pb_summary *dp,
                             prom_consume_result *res) {
-  if (!point_labels(s, dp->attributes, dp->n_attributes, c) || dp->n_quantile_values > MAX_EXPLICIT_BOUNDS) {
+  if (!point_labels(s, f, dp->attributes, dp->n_attributes, c) || dp->n_quantile_values > MAX_EXPLICIT_BOUNDS) {
     s->st.dropped_invalid++, res->dropped++;
     return;
   }
@@ -1592,7 +1606,7 @@ static void target_update(prom_store *s, const Opentelemetry__Proto__Resource__V
     n = lbl_add(s, n, NULL, kv->key, strlen(kv->key), kv->value, NULL, 0, 1);
   }
   s->lbuf.limit = RENDER_LIMIT_FACTOR * MAX_CONTEXT_LABEL_BYTES;
-  int rc = lbl_render(s, n, NULL, &s->lbuf, NULL, NULL);
+  int rc = lbl_render(s, n, NULL, RESERVED_NAME, &s->lbuf, NULL, NULL);
   s->lbuf.limit = SIZE_MAX;
   if (rc < 0 || s->lbuf.len > MAX_CONTEXT_LABEL_BYTES) return;
   /* key: job NUL instance */
@@ -1697,6 +1711,12 @@ prom_store *prom_store_new(const prom_store_config *c, wire_err *err) {
         return NULL;
       }
       name[nl] = 0;
+      if (strcmp(name, "le") == 0 || strcmp(name, "quantile") == 0 || strcmp(name, "__name__") == 0) {
+        wire_err_set(err, WIRE_E_INVALID, "prometheus exporter: const_labels: \"%s\" is reserved", name);
+        free(name);
+        prom_store_free(s);
+        return NULL;
+      }
       s->const_labels[s->n_const].name = name;
       s->const_labels[s->n_const].value = xstrdup(v, strlen(v));
       s->n_const++;
@@ -2191,36 +2211,87 @@ static int render_family_header(const render_ctx *r, const prom_family *f) {
   return 0;
 }
 
-int prom_store_render(prom_store *s, prom_format fmt, wire_buf *out, wire_err *err) {
+static int render_family(render_ctx *r, prom_family *f) {
+  if (!f->sorted) {
+    qsort(f->series, f->n, sizeof *f->series, series_cmp);
+    for (uint32_t j = 0; j < f->n; j++) f->series[j]->fam_idx = j;
+    f->sorted = true;
+  }
+  int rc = render_family_header(r, f);
+  for (uint32_t j = 0; j < f->n && rc == 0; j++) {
+    const prom_series *se = f->series[j];
+    switch (se->kind) {
+    case SK_HIST: rc = render_hist(r, f, se, se->payload); break;
+    case SK_EXP: rc = render_exp(r, f, se, se->payload); break;
+    case SK_SUMMARY: rc = render_summary(r, f, se, se->payload); break;
+    default: rc = render_number(r, f, se); break;
+    }
+  }
+  return rc;
+}
+
+/* Renders whole families, in name order after cur->after, until min_bytes were appended or none is left. */
+static int render_some(prom_store *s, prom_format fmt, prom_render_cursor *cur, size_t min_bytes, wire_buf *out,
+                       wire_err *err) {
   pthread_mutex_lock(&s->mu);
-  sweep_locked(s, s->clock(s->clock_ud));
-  if (!s->fams_sorted) {
+  if (!cur->started) {
+    sweep_locked(s, s->clock(s->clock_ud));
+    cur->started = true;
+  }
+  if (!s->fams_sorted && s->n_fams) {
     qsort(s->fams, s->n_fams, sizeof *s->fams, family_cmp);
     s->fams_sorted = true;
   }
-  render_ctx r = {s, out, fmt == PROM_FORMAT_OPENMETRICS};
-  int rc = 0;
-  for (size_t i = 0; i < s->n_fams && rc == 0; i++) {
-    prom_family *f = s->fams[i];
-    if (!f->n) continue;
-    if (!f->sorted) {
-      qsort(f->series, f->n, sizeof *f->series, series_cmp);
-      for (uint32_t j = 0; j < f->n; j++) f->series[j]->fam_idx = j;
-      f->sorted = true;
+  size_t i = 0;
+  if (cur->after) { /* first family named after the last one rendered */
+    size_t lo = 0, hi = s->n_fams;
+    while (lo < hi) {
+      size_t mid = (lo + hi) / 2;
+      if (strcmp(s->fams[mid]->name, cur->after) <= 0) lo = mid + 1;
+      else hi = mid;
     }
-    rc = render_family_header(&r, f);
-    for (uint32_t j = 0; j < f->n && rc == 0; j++) {
-      const prom_series *se = f->series[j];
-      switch (se->kind) {
-      case SK_HIST: rc = render_hist(&r, f, se, se->payload); break;
-      case SK_EXP: rc = render_exp(&r, f, se, se->payload); break;
-      case SK_SUMMARY: rc = render_summary(&r, f, se, se->payload); break;
-      default: rc = render_number(&r, f, se); break;
-      }
-    }
+    i = lo;
   }
-  if (rc == 0 && r.om) rc = wire_buf_append_str(out, "# EOF\n", NULL);
+  render_ctx r = {s, out, fmt == PROM_FORMAT_OPENMETRICS};
+  size_t start = out->len;
+  int rc = 0;
+  const prom_family *last = NULL;
+  for (; i < s->n_fams && rc == 0 && out->len - start < min_bytes; i++) {
+    if (!s->fams[i]->n) continue;
+    rc = render_family(&r, s->fams[i]);
+    last = s->fams[i];
+  }
+  if (rc == 0 && last) {
+    char *name = strdup(last->name);
+    if (!name) rc = -1;
+    free(cur->after);
+    cur->after = name;
+  }
+  if (rc == 0 && i >= s->n_fams) {
+    cur->done = true;
+    if (r.om) rc = wire_buf_append_str(out, "# EOF\n", NULL);
+  }
   pthread_mutex_unlock(&s->mu);
-  if (rc < 0) return wire_err_set(err, WIRE_E_LIMIT, "prometheus exporter: exposition exceeds the buffer limit of %zu bytes", out->limit);
+  if (rc < 0)
+    return wire_err_set(err, WIRE_E_LIMIT, "prometheus exporter: exposition exceeds the buffer limit of %zu bytes",
+                        out->limit);
   return 0;
+}
+
+int prom_store_render_some(prom_store *s, prom_format fmt, prom_render_cursor *cur, size_t min_bytes, wire_buf *out,
+                           wire_err *err) {
+  if (cur->done) return 0;
+  return render_some(s, fmt, cur, min_bytes ? min_bytes : 1, out, err);
+}
+
+void prom_render_cursor_reset(prom_render_cursor *cur) {
+  free(cur->after);
+  memset(cur, 0, sizeof *cur);
+}
+
+int prom_store_render(prom_store *s, prom_format fmt, wire_buf *out, wire_err *err) {
+  prom_render_cursor cur = {0};
+  int rc = render_some(s, fmt, &cur, SIZE_MAX, out, err);
+  prom_render_cursor_reset(&cur);
+  return rc;
 }

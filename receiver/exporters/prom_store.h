@@ -101,6 +101,20 @@ prom_format prom_format_negotiate(const char *accept, bool enable_open_metrics);
  * "# EOF". Returns 0, or -1 with *err when `out` hits its limit (out then holds a partial body). */
 int prom_store_render(prom_store *s, prom_format f, wire_buf *out, wire_err *err);
 
+/* Incremental rendering, for scrapes that compress as they go: each call appends whole families (in name order,
+ * after the last one rendered) until at least min_bytes were added, taking the lock once; cur->done says when the
+ * exposition is complete ("# EOF" included). Between calls consume may run: a family is never split or repeated,
+ * families created meanwhile with names before the cursor wait for the next scrape. Start with a zeroed cursor
+ * and release it with prom_render_cursor_reset. */
+typedef struct prom_render_cursor {
+  char *after; /* name of the last family rendered */
+  bool started, done;
+} prom_render_cursor;
+
+int prom_store_render_some(prom_store *s, prom_format f, prom_render_cursor *cur, size_t min_bytes, wire_buf *out,
+                           wire_err *err);
+void prom_render_cursor_reset(prom_render_cursor *cur);
+
 typedef struct prom_store_stats {
   size_t series;            /* live series, target_info included */
   size_t families;

@@ -1,14 +1,17 @@
 /* attrs.c — canonical attribute sets: sort, dedup (last wins), hash, store, compare (see attrs.h).
  *
  * This runs on every measurement recorded with attributes, so it is written for small sets (1-8 entries):
- * one strlen per string, hashing and comparing 8 bytes at a time with inline loads, no sorting unless a
- * lookup misses, and no allocation. */
+ * one strlen (libc's vectorised one) and one inlined XXH3 per string, comparing with overlapping word loads
+ * of known lengths, no sorting unless a lookup misses, and no allocation. */
 #include "sdk/src/attrs.h"
 
 #include <stdint.h>
 #include <string.h>
 
 #include "sdk/src/log.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #define MIX_K1 0x9E3779B97F4A7C15ULL
 #define MIX_K2 0xC2B2AE3D27D4EB4FULL
@@ -17,98 +20,36 @@ static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 -
 
 static inline uint64_t mix_word(uint64_t h, uint64_t w) { return rotl64((h ^ w) * MIX_K1, 29); }
 
-/* Loads 1..7 bytes (little-endian, zero-padded) without reading past p[n-1]. */
-static inline uint64_t load_tail(const char *p, size_t n) {
-  uint64_t w = 0;
-  unsigned shift = 0;
-  if (n & 4) {
-    uint32_t x;
-    memcpy(&x, p, 4);
-    w = x;
-    p += 4;
-    shift = 32;
-  }
-  if (n & 2) {
-    uint16_t x;
-    memcpy(&x, p, 2);
-    w |= (uint64_t)x << shift;
-    p += 2;
-    shift += 16;
-  }
-  if (n & 1) w |= (uint64_t)(uint8_t)*p << shift;
-  return w;
-}
-
 static inline uint64_t load8(const char *p) {
   uint64_t w;
   memcpy(&w, p, 8);
   return w;
 }
 
-#define BYTES_ONES 0x0101010101010101ULL
-#define BYTES_HIGHS 0x8080808080808080ULL
+/* Hash of n bytes: XXH3 (inlined; one call per string, after one strlen). */
+static inline uint64_t hash_bytes(const char *p, size_t n, uint64_t seed) { return XXH3_64bits_withSeed(p, n, seed); }
 
-/* The 8 bytes at p, for scanning a NUL-terminated string a word at a time: one load when the word does not
- * cross a page (the bytes past the string's NUL are then read but always masked off by the callers, the way
- * libc's strlen reads), else byte by byte up to the NUL. Exempt from ASan/TSan for that reason. */
-__attribute__((no_sanitize("address", "thread"))) static inline uint64_t load_word_in_page(const char *p) {
-  if (((uintptr_t)p & 4095) <= 4096 - 8) {
-    uint64_t w;
-    memcpy(&w, p, 8);
-    return w;
-  }
-  uint64_t w = 0;
-  for (unsigned i = 0; i < 8; i++) {
-    uint8_t c = (uint8_t)p[i];
-    if (!c) break;
-    w |= (uint64_t)c << (8 * i);
-  }
+static inline uint32_t load4(const char *p) {
+  uint32_t w;
+  memcpy(&w, p, 4);
   return w;
 }
 
-static inline uint64_t low_bytes_mask(unsigned n) { return n ? ~0ULL >> (64 - 8 * n) : 0; }
-
-/* Hashes a NUL-terminated string a word at a time and returns its length in *len (strlen and hash in one
- * pass). The bytes hashed are exactly the string's: the word holding the NUL is masked. */
-static inline uint64_t scan_hash(uint64_t h, const char *s, size_t *len) {
-  const char *p = s;
-  for (;;) {
-    uint64_t w = load_word_in_page(p);
-    uint64_t z = (w - BYTES_ONES) & ~w & BYTES_HIGHS; /* the lowest set bit marks the first zero byte */
-    if (z) {
-      unsigned n = (unsigned)__builtin_ctzll(z) >> 3;
-      if (n) h = mix_word(h, w & low_bytes_mask(n));
-      *len = (size_t)(p - s) + n;
-      return mix_word(h, *len);
+/* Compares n bytes of two strings (a length already known to be equal) with overlapping word loads: 8 bytes
+ * at a time, the last word overlapping the previous one, so nothing past either string is read. */
+static inline bool bytes_equal(const char *a, const char *b, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) {
+      if (load8(a + i) != load8(b + i)) return false;
     }
-    h = mix_word(h, w);
-    p += 8;
+    return load8(a + n - 8) == load8(b + n - 8);
   }
-}
-
-/* Compares n bytes of a caller's string with a stored one (stored strings are 8-aligned and zero-padded to
- * a multiple of 8 bytes, so the last partial word compares in one go). */
-static inline bool eq_stored(const char *in, const char *stored, size_t n) {
-  while (n >= 8) {
-    if (load8(in) != load8(stored)) return false;
-    in += 8;
-    stored += 8;
-    n -= 8;
-  }
-  return (load_word_in_page(in) & low_bytes_mask((unsigned)n)) == load8(stored);
+  if (n >= 4) return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
+  if (n == 0) return true;
+  return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
 }
 
 static inline size_t padded(size_t len) { return (len + 8) & ~(size_t)7; } /* len + NUL, rounded up to 8 */
-
-static inline bool bytes_equal(const char *a, const char *b, size_t n) {
-  while (n >= 8) {
-    if (load8(a) != load8(b)) return false;
-    a += 8;
-    b += 8;
-    n -= 8;
-  }
-  return n == 0 || load_tail(a, n) == load_tail(b, n);
-}
 
 static inline uint64_t finalize(uint64_t h) {
   h ^= h >> 33;
@@ -145,8 +86,7 @@ void otelc_attrs_prepare(const otelc_attr *in, size_t n, const otelc_allow_list 
   for (size_t i = 0; i < n; i++) {
     const otelc_attr *a = &in[i];
     if (!a->key || !a->key[0] || (unsigned)a->type > OTELC_ATTR_BOOL) continue;
-    size_t klen;
-    uint64_t ph = scan_hash(MIX_K2, a->key, &klen);
+    size_t klen = strlen(a->key);
     if (klen > 0xffff) continue;
     if (allow && !allowed(allow, a->key, (uint32_t)klen)) continue;
     otelc_attr_ref *r = &out->a[m++];
@@ -154,15 +94,16 @@ void otelc_attrs_prepare(const otelc_attr *in, size_t n, const otelc_allow_list 
     r->klen = (uint32_t)klen;
     r->type = (uint32_t)a->type;
     r->vlen = 0;
+    uint64_t ph = hash_bytes(a->key, klen, MIX_K2);
     switch (a->type) {
     case OTELC_ATTR_STRING: {
       const char *sv = a->v.s ? a->v.s : "";
-      size_t vlen;
-      ph = scan_hash(ph ^ OTELC_ATTR_STRING, sv, &vlen);
+      size_t vlen = strlen(sv);
       if (vlen > 0x7fffffff) { /* absurd: treat as dropped */
         m--;
         continue;
       }
+      ph = mix_word(ph ^ OTELC_ATTR_STRING, hash_bytes(sv, vlen, 0));
       r->v.s = sv;
       r->vlen = (uint32_t)vlen;
       size += padded(vlen);
@@ -170,10 +111,16 @@ void otelc_attrs_prepare(const otelc_attr *in, size_t n, const otelc_allow_list 
     }
     case OTELC_ATTR_INT: r->v.i = a->v.i; ph = mix_word(ph ^ OTELC_ATTR_INT, r->v.bits); break;
     case OTELC_ATTR_DOUBLE: r->v.d = a->v.d; ph = mix_word(ph ^ OTELC_ATTR_DOUBLE, r->v.bits); break;
-    default: r->v.bits = a->v.b ? 1 : 0; ph = mix_word(ph ^ OTELC_ATTR_BOOL, r->v.bits); break;
+    default: {
+      uint8_t byte; /* read as a byte: a bool holding another value would be undefined behaviour */
+      memcpy(&byte, &a->v.b, 1);
+      r->v.bits = byte != 0;
+      ph = mix_word(ph ^ OTELC_ATTR_BOOL, r->v.bits);
+      break;
+    }
     }
     size += padded(klen);
-    r->pair_hash = finalize(ph);
+    r->pair_hash = ph; /* mixed enough for a sum: the set hash is finalized once below */
     h += r->pair_hash;
   }
   out->n = m;
@@ -214,7 +161,7 @@ void otelc_attrs_canonicalize(otelc_attrs_prepared *p) {
 void otelc_attrs_store(const otelc_attrs_prepared *p, void *dst) {
   otelc_sattr *sa = dst;
   char *str = (char *)(sa + p->n);
-  memset(str, 0, p->store_size - p->n * sizeof(otelc_sattr)); /* the zero padding eq_stored relies on */
+  memset(str, 0, p->store_size - p->n * sizeof(otelc_sattr)); /* deterministic padding */
   for (size_t i = 0; i < p->n; i++) {
     const otelc_attr_ref *r = &p->a[i];
     memcpy(str, r->key, r->klen);
@@ -236,11 +183,11 @@ void otelc_attrs_store(const otelc_attrs_prepared *p, void *dst) {
 static inline bool ref_matches(const otelc_attr_ref *r, const otelc_sattr *s) {
   if (r->klen != s->klen || r->type != s->type || r->vlen != s->vlen) return false;
   if (r->type == OTELC_ATTR_STRING) {
-    if (!eq_stored(r->v.s, s->v.s, r->vlen)) return false;
+    if (!bytes_equal(r->v.s, s->v.s, r->vlen)) return false;
   } else if (r->v.bits != s->v.bits) {
     return false;
   }
-  return eq_stored(r->key, s->key, r->klen);
+  return bytes_equal(r->key, s->key, r->klen);
 }
 
 bool otelc_attrs_equal(const otelc_attrs_prepared *p, const otelc_sattr *stored, uint32_t n_stored) {

@@ -13,6 +13,7 @@
  * What is logged: the endpoint as host:port/path (no query string), HTTP statuses, gRPC codes, wire error
  * texts (which never hold payloads) and the server's own diagnostic text (grpc-message, google.rpc.Status
  * message, partial-success error_message) cleaned to printable ASCII and cut at 160 bytes. Never a header. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,6 @@
 #define USER_AGENT "OTel-OTLP-Exporter-C/" OTELC_VERSION_STRING " otelc"
 #define MIN_ATTEMPT_NS (10 * 1000000LL) /* a retry needs at least this much time before the deadline */
 #define MAX_RESPONSE_BYTES (1u << 20)
-
-/* Supplied by the wire layer when it can drop a connection without sending anything on it (after fork: the
- * TLS session belongs to the parent). Without it, a forked child leaves the inherited client untouched. */
-void wire_client_abandon(wire_client *c) __attribute__((weak));
 
 typedef enum { ATTEMPT_OK, ATTEMPT_RETRY, ATTEMPT_FAIL } attempt_outcome;
 
@@ -63,10 +60,6 @@ typedef struct otlp_exporter {
   bool shut_down;
 } otlp_exporter;
 
-/* Inherited clients a forked child must neither use nor close (kept reachable; see after_fork_child). */
-static wire_client *g_inherited[8];
-static _Atomic unsigned g_n_inherited;
-
 /* ---- helpers ---------------------------------------------------------------------------------------- */
 
 /* Copies a server-supplied diagnostic as printable ASCII, at most 160 bytes. */
@@ -87,8 +80,32 @@ static void lower_copy(char *out, size_t out_len, const char *in) {
 
 static void sleep_until(int64_t when_ns) {
   struct timespec ts = {.tv_sec = when_ns / 1000000000LL, .tv_nsec = when_ns % 1000000000LL};
-  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) != 0) {
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
   }
+}
+
+/* Waits for a retry until when_ns. On the provider's reader thread the wait ends early when the reader is
+ * being stopped (shutdown must not sit out a backoff; the final export, made by the thread calling shutdown,
+ * retries normally). Returns false when it ended early. */
+static bool backoff_wait(otelc_meter_provider *p, int64_t when_ns) {
+  if (!p) {
+    sleep_until(when_ns);
+    return true;
+  }
+  pthread_mutex_lock(&p->reader_mu);
+  /* reader_stop clears thread_running and sets stop together: either says the reader is (or was just) ours */
+  bool on_reader = (p->thread_running || p->stop) && pthread_equal(pthread_self(), p->thread);
+  if (!on_reader) {
+    pthread_mutex_unlock(&p->reader_mu);
+    sleep_until(when_ns);
+    return true;
+  }
+  struct timespec ts = {.tv_sec = when_ns / 1000000000LL, .tv_nsec = when_ns % 1000000000LL};
+  while (!p->stop && pthread_cond_timedwait(&p->reader_cv, &p->reader_mu, &ts) != ETIMEDOUT) {
+  }
+  bool stopped = p->stop;
+  pthread_mutex_unlock(&p->reader_mu);
+  return !stopped;
 }
 
 /* Which transport errors are worth another attempt: connection-level trouble, not misconfiguration. */
@@ -255,7 +272,10 @@ static otelc_export_result otlp_export(otelc_exporter *self, const otelc_export_
     OTELC_WARN("otlp exporter (%s %s): attempt %d failed: %s; retrying in %lld ms", e->proto_name, e->target,
                attempt, ar.reason, (long long)(wait / 1000000));
     otelc_health_add(b->provider, OTELC_HEALTH_EXPORT_RETRIES, 1, ar.error_type);
-    sleep_until(now + wait);
+    if (!backoff_wait(b->provider, now + wait)) {
+      OTELC_INFO("otlp exporter (%s %s): retry abandoned: the provider is shutting down", e->proto_name, e->target);
+      return OTELC_EXPORT_RETRYABLE;
+    }
   }
 }
 
@@ -274,14 +294,8 @@ static void otlp_after_fork_child(otelc_exporter *self) {
   e->pid = getpid();
   e->rng ^= (uint64_t)e->pid * 0x9E3779B97F4A7C15ull;
   if (!e->client) return;
-  if (wire_client_abandon) {
-    wire_client_abandon(e->client); /* closes the inherited fd only; sends nothing */
-  } else {
-    /* Neither use nor close it (closing would send the parent's TLS close_notify): keep it reachable. */
-    unsigned i = g_n_inherited++;
-    if (i < sizeof g_inherited / sizeof g_inherited[0]) g_inherited[i] = e->client;
-  }
-  e->client = NULL;
+  /* The connection and its TLS session belong to the parent: close our copy of the fd, send nothing. */
+  wire_client_abandon(e->client);
   if (e->shut_down) return;
   wire_client_config cc = {
       .endpoint = e->cfg.endpoint,
@@ -340,6 +354,7 @@ otelc_exporter *otelc_otlp_exporter_create(const otelc_otlp_options *opts) {
     OTELC_ERROR("otlp exporter: out of memory");
     return NULL;
   }
+  e->base.user = e;
   char why[300];
   if (otelc_otlp_config_resolve(opts, &e->cfg, why, sizeof why) < 0) {
     OTELC_ERROR("otlp exporter: %s; metrics are not exported", why);

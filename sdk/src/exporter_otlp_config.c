@@ -219,9 +219,9 @@ int otelc_otlp_config_resolve(const otelc_otlp_options *o, otelc_otlp_config *cf
 
   /* headers */
   const char *hwhich = "options";
-  const char *htext = o && o->headers ? o->headers
-                                      : env_pair(ign, "OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS",
-                                                 &hwhich);
+  const char *htext = o && o->headers
+                          ? o->headers
+                          : env_pair(ign, "OTEL_EXPORTER_OTLP_METRICS_HEADERS", "OTEL_EXPORTER_OTLP_HEADERS", &hwhich);
   if (htext) {
     int bad = 0;
     otelc_otlp_headers_parse(htext, &cfg->headers, &bad);

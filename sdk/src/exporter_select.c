@@ -2,7 +2,7 @@
  * a comma list) when the application does not pass one.
  *
  * The OTLP exporters live in exporter_otlp*.c, which provide otelc_otlp_exporter_from_env() (configured by
- * OTEL_EXPORTER_OTLP_*). It is referenced weakly so that the SDK core builds and links without them. */
+ * OTEL_EXPORTER_OTLP_*). The reference is a normal one, so that linking otelc_static pulls them in. */
 #include <string.h>
 #include <strings.h>
 
@@ -10,7 +10,7 @@
 #include "sdk/src/internal.h"
 #include "sdk/src/log.h"
 
-otelc_exporter *otelc_otlp_exporter_from_env(void) __attribute__((weak));
+otelc_exporter *otelc_otlp_exporter_from_env(void);
 
 otelc_exporter *otelc_exporter_from_env(void) {
   const char *v = otelc_env_get("OTEL_METRICS_EXPORTER");
@@ -26,9 +26,7 @@ otelc_exporter *otelc_exporter_from_env(void) {
   if (strcasecmp(first, "otlp") != 0) {
     OTELC_WARN("OTEL_METRICS_EXPORTER: unknown exporter (want otlp|console|none); using otlp");
   }
-  if (!otelc_otlp_exporter_from_env) {
-    OTELC_WARN("the OTLP exporter is not part of this build; metrics are not exported");
-    return NULL;
-  }
-  return otelc_otlp_exporter_from_env();
+  otelc_exporter *e = otelc_otlp_exporter_from_env();
+  if (!e) OTELC_WARN("the OTLP exporter could not be created; metrics are not exported");
+  return e;
 }

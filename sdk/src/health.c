@@ -51,7 +51,7 @@ void otelc_health_export_done(otelc_meter_provider *p, otelc_export_result r, si
     otelc_add_u64(p->h_exported, n_points, a, 1);
   } else {
     a[1].v.s = r == OTELC_EXPORT_RETRYABLE ? "retryable" : "permanent";
-    otelc_add_u64(p->h_dropped, n_points, a, 1);
+    otelc_add_u64(p->h_dropped, n_points, a, 2);
     otelc_add_u64(p->h_failed, 1, a, 2);
   }
   otelc_record_f64(p->h_duration, seconds, a, 1);

@@ -4,7 +4,6 @@
  * There is no queue: each export sends what one collection produced, and a failed batch is not kept (with
  * cumulative temporality the next collection carries the whole state again), so memory stays bounded however
  * long the endpoint is down. Exports never overlap: collect_mu is held from collection to the end of export. */
-#define _GNU_SOURCE /* pthread_mutex_clocklock */
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -19,9 +18,22 @@ static struct timespec mono_ts(int64_t ns) {
   return ts;
 }
 
+/* Locks collect_mu until the monotonic deadline (pthread_mutex_timedlock takes a CLOCK_REALTIME time; the
+ * conversion is done once, so a wall-clock jump only shifts this one wait). */
+static int lock_until(pthread_mutex_t *mu, int64_t deadline_ns) {
+  if (pthread_mutex_trylock(mu) == 0) return 0;
+  int64_t left = deadline_ns - wire_now_ns();
+  if (left < 0) left = 0;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t abs_ns = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + left;
+  ts.tv_sec = abs_ns / 1000000000LL;
+  ts.tv_nsec = abs_ns % 1000000000LL;
+  return pthread_mutex_timedlock(mu, &ts);
+}
+
 int otelc_collect_and_export(otelc_meter_provider *p, int64_t deadline_ns) {
-  struct timespec ts = mono_ts(deadline_ns);
-  if (pthread_mutex_clocklock(&p->collect_mu, CLOCK_MONOTONIC, &ts) != 0) {
+  if (lock_until(&p->collect_mu, deadline_ns) != 0) {
     OTELC_WARN("flush: another export is still running past the deadline");
     return OTELC_E_TIMEOUT;
   }

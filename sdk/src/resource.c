@@ -131,6 +131,13 @@ static void env_pair(void *ctx, const char *key, const char *value) {
   if (res_set_str(p, key, value) != 0) OTELC_ERROR("out of memory reading OTEL_RESOURCE_ATTRIBUTES");
 }
 
+static void copy_truncated(char *buf, size_t size, const char *s) {
+  size_t n = strlen(s);
+  if (n >= size) n = size - 1;
+  memcpy(buf, s, n);
+  buf[n] = 0;
+}
+
 static void exe_name(char *buf, size_t size) {
   char path[4096];
   ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
@@ -138,11 +145,11 @@ static void exe_name(char *buf, size_t size) {
   if (n > 0) {
     path[n] = 0;
     const char *base = strrchr(path, '/');
-    snprintf(buf, size, "%s", base ? base + 1 : path);
+    copy_truncated(buf, size, base ? base + 1 : path);
     return;
   }
   extern char *program_invocation_short_name;
-  snprintf(buf, size, "%s", program_invocation_short_name ? program_invocation_short_name : "");
+  copy_truncated(buf, size, program_invocation_short_name ? program_invocation_short_name : "");
 }
 
 int otelc_resource_detect(otelc_meter_provider *p, const otelc_attr *extra, size_t n_extra) {
@@ -170,7 +177,9 @@ int otelc_resource_detect(otelc_meter_provider *p, const otelc_attr *extra, size
     const otelc_attr *a = &extra[k];
     if (!a->key || !a->key[0] || (unsigned)a->type > OTELC_ATTR_BOOL) continue;
     if (strcmp(a->key, "process.pid") == 0) continue; /* always the real one */
-    rc |= res_set(p, a->key, a->type, a->type == OTELC_ATTR_STRING ? a->v.s : NULL, a->v.i, a->v.d, a->v.b);
+    rc |= res_set(p, a->key, a->type, a->type == OTELC_ATTR_STRING ? a->v.s : NULL,
+                  a->type == OTELC_ATTR_INT ? a->v.i : 0, a->type == OTELC_ATTR_DOUBLE ? a->v.d : 0,
+                  a->type == OTELC_ATTR_BOOL ? a->v.b : false);
   }
   return rc ? OTELC_E_NOMEM : OTELC_OK;
 }

@@ -43,9 +43,9 @@ typedef struct runtime_snapshot {
   bool have_stat, have_io, have_fds, have_heap;
 } runtime_snapshot;
 
+/* Touched only by the callbacks, which the SDK runs one at a time under the provider's collect_mu: no lock of
+ * its own (a lock held by the parent's reader at fork time would be inherited locked by the child). */
 typedef struct otelc_runtime {
-  otelc_meter_provider *mp;
-  pthread_mutex_t mu;
   uint32_t epoch;          /* the collection the snapshot belongs to (0: none yet) */
   runtime_snapshot snap;
   /* utilization baseline */
@@ -56,8 +56,16 @@ typedef struct otelc_runtime {
   struct otelc_runtime *next;
 } otelc_runtime;
 
+/* Every collector ever started (kept reachable: a provider has no hook to free its callbacks' state). The
+ * mutex also makes concurrent starts on one provider create the instruments once; it is taken around fork so
+ * that a child never inherits it locked. */
 static pthread_mutex_t g_runtimes_mu = PTHREAD_MUTEX_INITIALIZER;
 static otelc_runtime *g_runtimes;
+static pthread_once_t g_atfork_once = PTHREAD_ONCE_INIT;
+
+static void runtimes_lock(void) { pthread_mutex_lock(&g_runtimes_mu); }
+static void runtimes_unlock(void) { pthread_mutex_unlock(&g_runtimes_mu); }
+static void register_atfork(void) { pthread_atfork(runtimes_lock, runtimes_unlock, runtimes_unlock); }
 
 static int64_t boottime_ns(void) {
   struct timespec ts;
@@ -165,7 +173,7 @@ static int online_cpus(void) {
   return n > 0 ? (int)n : 1;
 }
 
-/* Takes the snapshot (caller holds rt->mu). */
+/* Takes the snapshot (on the collecting thread). */
 static void take_snapshot(otelc_runtime *rt) {
   runtime_snapshot *s = &rt->snap;
   memset(s, 0, sizeof *s);
@@ -201,7 +209,8 @@ static void take_snapshot(otelc_runtime *rt) {
   s->heap_allocated = (int64_t)(mi.uordblks + mi.hblkhd);
   s->heap_free = (int64_t)mi.fordblks;
   s->heap_mapped = (int64_t)mi.hblkhd;
-  s->have_heap = true;
+  /* All zero: the allocator in use is not glibc's (a sanitizer's, jemalloc, ...): report nothing. */
+  s->have_heap = mi.arena != 0 || mi.hblkhd != 0 || mi.uordblks != 0;
 #endif
 
   /* utilization since the previous snapshot (a forked child: since its own start, from zero) */
@@ -224,15 +233,12 @@ static void take_snapshot(otelc_runtime *rt) {
 }
 
 /* The snapshot of the current collection (taken by its first callback). Returns a copy. */
-static runtime_snapshot snapshot(otelc_runtime *rt, const otelc_observer *obs) {
-  pthread_mutex_lock(&rt->mu);
+static const runtime_snapshot *snapshot(otelc_runtime *rt, const otelc_observer *obs) {
   if (rt->epoch == 0 || rt->epoch != obs->epoch || rt->pid != getpid()) {
     take_snapshot(rt);
     rt->epoch = obs->epoch;
   }
-  runtime_snapshot s = rt->snap;
-  pthread_mutex_unlock(&rt->mu);
-  return s;
+  return &rt->snap;
 }
 
 /* ---- callbacks -------------------------------------------------------------------------------------- */
@@ -247,87 +253,100 @@ static const otelc_attr k_read[] = {OTELC_ATTR_STR("disk.io.direction", "read")}
 static const otelc_attr k_write[] = {OTELC_ATTR_STR("disk.io.direction", "write")};
 
 static void cb_cpu_time(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  otelc_observe_f64(o, s.cpu_user_s, k_user, 1);
-  otelc_observe_f64(o, s.cpu_system_s, k_system, 1);
+  const runtime_snapshot *s = snapshot(u, o);
+  otelc_observe_f64(o, s->cpu_user_s, k_user, 1);
+  otelc_observe_f64(o, s->cpu_system_s, k_system, 1);
 }
 
 static void cb_cpu_util(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  otelc_observe_f64(o, s.util_user, k_user, 1);
-  otelc_observe_f64(o, s.util_system, k_system, 1);
+  const runtime_snapshot *s = snapshot(u, o);
+  otelc_observe_f64(o, s->util_user, k_user, 1);
+  otelc_observe_f64(o, s->util_system, k_system, 1);
 }
 
 static void cb_memory_usage(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  if (s.have_stat) otelc_observe_i64(o, s.rss_bytes, NULL, 0);
+  const runtime_snapshot *s = snapshot(u, o);
+  if (s->have_stat) otelc_observe_i64(o, s->rss_bytes, NULL, 0);
 }
 
 static void cb_memory_virtual(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  if (s.have_stat) otelc_observe_i64(o, s.vsize_bytes, NULL, 0);
+  const runtime_snapshot *s = snapshot(u, o);
+  if (s->have_stat) otelc_observe_i64(o, s->vsize_bytes, NULL, 0);
 }
 
 static void cb_fds(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  if (s.have_fds) otelc_observe_i64(o, s.fds, NULL, 0);
+  const runtime_snapshot *s = snapshot(u, o);
+  if (s->have_fds) otelc_observe_i64(o, s->fds, NULL, 0);
 }
 
 static void cb_threads(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  if (s.have_stat) otelc_observe_i64(o, s.threads, NULL, 0);
+  const runtime_snapshot *s = snapshot(u, o);
+  if (s->have_stat) otelc_observe_i64(o, s->threads, NULL, 0);
 }
 
 static void cb_ctx(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  otelc_observe_i64(o, s.ctx_voluntary, k_voluntary, 1);
-  otelc_observe_i64(o, s.ctx_involuntary, k_involuntary, 1);
+  const runtime_snapshot *s = snapshot(u, o);
+  otelc_observe_i64(o, s->ctx_voluntary, k_voluntary, 1);
+  otelc_observe_i64(o, s->ctx_involuntary, k_involuntary, 1);
 }
 
 static void cb_faults(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  otelc_observe_i64(o, s.faults_major, k_major, 1);
-  otelc_observe_i64(o, s.faults_minor, k_minor, 1);
+  const runtime_snapshot *s = snapshot(u, o);
+  otelc_observe_i64(o, s->faults_major, k_major, 1);
+  otelc_observe_i64(o, s->faults_minor, k_minor, 1);
 }
 
 static void cb_disk(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  if (!s.have_io) return;
-  otelc_observe_i64(o, s.disk_read, k_read, 1);
-  otelc_observe_i64(o, s.disk_write, k_write, 1);
+  const runtime_snapshot *s = snapshot(u, o);
+  if (!s->have_io) return;
+  otelc_observe_i64(o, s->disk_read, k_read, 1);
+  otelc_observe_i64(o, s->disk_write, k_write, 1);
 }
 
 static void cb_uptime(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  if (s.have_stat) otelc_observe_f64(o, s.uptime_s, NULL, 0);
+  const runtime_snapshot *s = snapshot(u, o);
+  if (s->have_stat) otelc_observe_f64(o, s->uptime_s, NULL, 0);
 }
 
 static void cb_heap_allocated(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  if (s.have_heap) otelc_observe_i64(o, s.heap_allocated, NULL, 0);
+  const runtime_snapshot *s = snapshot(u, o);
+  if (s->have_heap) otelc_observe_i64(o, s->heap_allocated, NULL, 0);
 }
 
 static void cb_heap_free(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  if (s.have_heap) otelc_observe_i64(o, s.heap_free, NULL, 0);
+  const runtime_snapshot *s = snapshot(u, o);
+  if (s->have_heap) otelc_observe_i64(o, s->heap_free, NULL, 0);
 }
 
 static void cb_heap_mapped(otelc_observer *o, void *u) {
-  runtime_snapshot s = snapshot(u, o);
-  if (s.have_heap) otelc_observe_i64(o, s.heap_mapped, NULL, 0);
+  const runtime_snapshot *s = snapshot(u, o);
+  if (s->have_heap) otelc_observe_i64(o, s->heap_mapped, NULL, 0);
 }
 
 /* ---- start ------------------------------------------------------------------------------------------ */
 
+/* Whether mp already has the collector's instruments (asked of the provider itself: a registry keyed by the
+ * provider's address would be fooled by a new provider allocated where a freed one was). */
+static bool already_started(otelc_meter_provider *mp) {
+  bool found = false;
+  pthread_mutex_lock(&mp->mu);
+  for (otelc_meter *m = atomic_load(&mp->meters); m && !found; m = atomic_load(&m->next)) {
+    if (strcmp(m->name, "otelc.runtime") != 0) continue;
+    for (otelc_instrument *in = atomic_load(&m->instruments); in && !found; in = atomic_load(&in->next))
+      found = in->name && strcmp(in->name, "process.cpu.time") == 0;
+  }
+  pthread_mutex_unlock(&mp->mu);
+  return found;
+}
+
 int otelc_runtime_start(otelc_meter_provider *mp) {
   if (!mp) return OTELC_E_INVALID;
   if (mp->disabled) return OTELC_OK;
+  pthread_once(&g_atfork_once, register_atfork);
   pthread_mutex_lock(&g_runtimes_mu);
-  for (otelc_runtime *r = g_runtimes; r; r = r->next) {
-    if (r->mp == mp) {
-      pthread_mutex_unlock(&g_runtimes_mu);
-      return OTELC_OK;
-    }
+  if (already_started(mp)) {
+    pthread_mutex_unlock(&g_runtimes_mu);
+    return OTELC_OK;
   }
   otelc_runtime *rt = calloc(1, sizeof *rt);
   if (!rt) {
@@ -335,8 +354,6 @@ int otelc_runtime_start(otelc_meter_provider *mp) {
     OTELC_ERROR("runtime collector: out of memory");
     return OTELC_E_NOMEM;
   }
-  rt->mp = mp;
-  pthread_mutex_init(&rt->mu, NULL);
   rt->clk_tck = sysconf(_SC_CLK_TCK);
   if (rt->clk_tck <= 0) rt->clk_tck = 100;
   rt->page_size = sysconf(_SC_PAGESIZE);
@@ -350,13 +367,12 @@ int otelc_runtime_start(otelc_meter_provider *mp) {
   }
   rt->next = g_runtimes;
   g_runtimes = rt;
-  pthread_mutex_unlock(&g_runtimes_mu);
 
   otelc_meter *m = otelc_meter_get(mp, "otelc.runtime", OTELC_VERSION_STRING, NULL);
   otelc_instrument_options o = {0};
 #define OPTS(u, d) (o.unit = (u), o.description = (d), &o)
-  otelc_observable_counter_f64(m, "process.cpu.time", OPTS("s", "Total CPU seconds broken down by different CPU modes."),
-                               cb_cpu_time, rt);
+  otelc_observable_counter_f64(m, "process.cpu.time",
+                               OPTS("s", "Total CPU seconds broken down by different CPU modes."), cb_cpu_time, rt);
   otelc_observable_gauge_f64(m, "process.cpu.utilization",
                              OPTS("1", "Difference in process.cpu.time since the last measurement, divided by the "
                                        "elapsed time and number of CPUs available to the process."),
@@ -396,5 +412,6 @@ int otelc_runtime_start(otelc_meter_provider *mp) {
   (void)cb_heap_mapped;
 #endif
 #undef OPTS
+  pthread_mutex_unlock(&g_runtimes_mu);
   return OTELC_OK;
 }

@@ -1,6 +1,8 @@
 /* attr_actions.c — config schemas of the `resource` and `attributes` processors (see attr_actions.h). */
 #include "receiver/config/components/attr_actions.h"
 
+#include "receiver/config/components/common.h"
+
 #include <stddef.h>
 
 const char *const attr_action_names[] = {"", "insert", "update", "upsert", "delete", "hash", "extract", "convert",
@@ -36,10 +38,12 @@ static void check_action(void *obj, const cfg_node *node, cfg_ctx *ctx) {
                                                     attr_action_names[a->action]);
     if (sources) cfg_error(ctx, node, "action %s takes no value, from_attribute or from_context",
                            attr_action_names[a->action]);
+    if (set(a->pattern)) check_regexp(a->pattern, node, "pattern", -1, false, ctx);
     break;
   case ATTR_ACTION_EXTRACT:
     if (!set(a->key)) cfg_error(ctx, node, "missing required key \"key\"");
     if (!set(a->pattern)) cfg_error(ctx, node, "action extract needs \"pattern\" (a regexp with named groups)");
+    else check_regexp(a->pattern, node, "pattern", -1, true, ctx);
     if (sources) cfg_error(ctx, node, "action extract takes no value, from_attribute or from_context");
     break;
   case ATTR_ACTION_CONVERT:
@@ -90,6 +94,9 @@ static void check_match(void *obj, const cfg_node *node, cfg_ctx *ctx) {
     cfg_error_key(ctx, node, "match_type", "match_type expr is not supported by otelc (use strict or regexp)");
   if (!m->metric_names.n && !m->attributes.n && !m->resources.n && !m->libraries.n)
     cfg_error(ctx, node, "needs at least one of metric_names, attributes, resources or libraries");
+  if (m->match_type == MATCH_REGEXP)
+    for (size_t i = 0; i < m->metric_names.n; i++)
+      check_regexp(m->metric_names.v[i], node, "metric_names", (long)i, false, ctx);
 }
 
 static const cfg_field match_fields[] = {

@@ -1,7 +1,10 @@
 /* common.c — schemas of the config sections shared by components (see common.h). */
 #include "receiver/config/components/common.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,6 +17,37 @@ const char *const compression_names[] = {"gzip", "none", "", "zstd", "snappy", "
 #define MAX_NS 9.2e18
 
 bool is_http_url(const char *s) { return !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8); }
+
+void check_regexp(const char *pattern, const cfg_node *map, const char *key, long index, bool need_named_groups,
+                  cfg_ctx *ctx) {
+  if (!pattern) return;
+  int code;
+  PCRE2_SIZE offset;
+  pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &offset, NULL);
+  const char *problem = NULL;
+  char why[256];
+  if (!re) {
+    PCRE2_UCHAR msg[120];
+    pcre2_get_error_message(code, msg, sizeof msg);
+    snprintf(why, sizeof why, "is not a valid regular expression: %s at offset %zu", (const char *)msg,
+             (size_t)offset);
+    problem = why;
+  } else if (need_named_groups) {
+    uint32_t names = 0;
+    pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &names);
+    if (!names) problem = "needs at least one named group, like (?P<name>...)";
+  }
+  pcre2_code_free(re);
+  if (!problem) return;
+  const cfg_node *at = cfg_map_get(map, key);
+  size_t mark = cfg_path_push_key(&ctx->path, key);
+  if (index >= 0) {
+    cfg_path_push_index(&ctx->path, (size_t)index);
+    if (at && at->kind == CFG_NODE_SEQ && (size_t)index < at->n) at = at->items[index];
+  }
+  cfg_error(ctx, at ? at : map, "\"%.100s\" %s", pattern, problem);
+  cfg_path_pop(&ctx->path, mark);
+}
 
 void check_compression(int *compression, const cfg_node *map, const char *key, cfg_ctx *ctx) {
   if (*compression == COMPRESSION_EMPTY) *compression = COMPRESSION_NONE;

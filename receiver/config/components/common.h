@@ -90,6 +90,10 @@ extern const cfg_schema cors_schema;
 
 /* Reports compression values otelc does not implement; maps "" to none. `key` is the config key. */
 void check_compression(int *compression, const cfg_node *map, const char *key, cfg_ctx *ctx);
+/* Reports `pattern` (the value of `key` in `map`, or of list item `index` when index >= 0) when it is not a valid
+ * regular expression (RE2/PCRE syntax, as the runtime compiles it), or when `need_named_groups` and it has none. */
+void check_regexp(const char *pattern, const cfg_node *map, const char *key, long index, bool need_named_groups,
+                  cfg_ctx *ctx);
 /* True when `s` starts with "http://" or "https://" (case-insensitive). */
 bool is_http_url(const char *s);
 

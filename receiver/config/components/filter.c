@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "receiver/config/components/attr_actions.h"
+#include "receiver/config/components/common.h"
 
 static const char *const error_mode_names[] = {"propagate", "ignore", "silent", NULL};
 
@@ -128,6 +129,9 @@ static void check_filter_match(void *obj, const cfg_node *node, cfg_ctx *ctx) {
     cfg_error_key(ctx, node, "match_type", "match_type expr is not supported by otelc (use strict or regexp)");
   else if (!m->metric_names.n && !m->resource_attributes.n)
     cfg_error(ctx, node, "needs metric_names or resource_attributes");
+  if (m->match_type == MATCH_REGEXP)
+    for (size_t i = 0; i < m->metric_names.n; i++)
+      check_regexp(m->metric_names.v[i], node, "metric_names", (long)i, false, ctx);
 }
 
 static const cfg_field filter_match_fields[] = {
@@ -167,6 +171,7 @@ static void check_metrics(void *obj, const cfg_node *node, cfg_ctx *ctx) {
     filter_name_rule r;
     if (filter_parse_condition(m->metric.v[i], &r) == 0) {
       m->drop_rules[m->ndrop_rules++] = r;
+      if (r.regexp) check_regexp(r.pattern, node, "metric", (long)i, false, ctx);
       continue;
     }
     const cfg_node *at = list && list->kind == CFG_NODE_SEQ && i < list->n ? list->items[i] : node;

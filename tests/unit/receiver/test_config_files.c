@@ -428,6 +428,11 @@ static void test_buffer_errors(void) {
        "service: {pipelines: {metrics: {receivers: [debug], exporters: [debug]}}}\n",
        "b.yaml:3:45: service::pipelines::metrics::receivers[0]: receiver \"debug\" is not defined in receivers "
        "(\"debug\" is defined in exporters)"},
+      {"receivers: {otlp: {protocols: {grpc: }}}\nexporters: {debug: }\n"
+       "processors: {filter: {metrics: {metric: ['IsMatch(name, \"(\")']}}}\n"
+       "service: {pipelines: {metrics: {receivers: [otlp], processors: [filter], exporters: [debug]}}}\n",
+       "b.yaml:3:42: processors::filter::metrics::metric[0]: \"(\" is not a valid regular expression: missing closing "
+       "parenthesis at offset 1"},
       {"receivers: {batch: }\nexporters: {debug: }\n"
        "service: {pipelines: {metrics: {receivers: [batch], exporters: [debug]}}}\n",
        "b.yaml:1:13: receivers::batch: unknown receiver type \"batch\" (\"batch\" is a processor: put it under "

@@ -809,6 +809,81 @@ static void test_point_attribute_clashing_with_context(void) {
   arena_reset();
 }
 
+static void test_reserved_label_names(void) {
+  prom_store *s = store_with(NULL);
+  double b[] = {1};
+  uint64_t c[] = {1, 1};
+  double qv[] = {0.5, 1};
+  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS,
+                                  histogram("h", "", "", CUMULATIVE, hist_dp(1, 2, AT(S("le", "x"), S("quantile", "q"), NULL), 2, 1, 1, b, c), NULL),
+                                  summary("sm", "", "", summary_dp(2, AT(S("le", "x"), S("quantile", "q"), NULL), 1, 1, 1, qv), NULL),
+                                  gauge("g", "", "", num_i(1, 0, 1, AT(S("__name__", "evil"), S("le", "ok"), NULL)), NULL), NULL),
+                   NULL));
+  CHECK_RENDER(s, PROM_FORMAT_TEXT,
+               "# TYPE g gauge\ng{le=\"ok\"} 1\n"
+               "# TYPE h histogram\n"
+               "h_bucket{quantile=\"q\",le=\"1\"} 1\nh_bucket{quantile=\"q\",le=\"+Inf\"} 2\n"
+               "h_sum{quantile=\"q\"} 1\nh_count{quantile=\"q\"} 2\n"
+               "# TYPE sm summary\n"
+               "sm{le=\"x\",quantile=\"0.5\"} 1\nsm_sum{le=\"x\"} 1\nsm_count{le=\"x\"} 1\n");
+  prom_store_free(s);
+  /* const labels may not take a name the exposition needs */
+  prom_store_config cfg;
+  prom_store_config_init(&cfg);
+  prom_label_pair bad[] = {{"le", "1"}};
+  cfg.const_labels = bad;
+  cfg.n_const_labels = 1;
+  wire_err err = {0};
+  CHECK(prom_store_new(&cfg, &err) == NULL);
+  CHECK_CONTAINS(err.msg, "const_labels: \"le\" is reserved");
+  arena_reset();
+}
+
+static void test_incremental_render(void) {
+  prom_store *s = store_with(open_metrics_on);
+  char names[5][8];
+  for (int i = 0; i < 5; i++) {
+    snprintf(names[i], sizeof names[i], "m%d", i * 2);
+    feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge(names[i], "", "", num_i(i, 0, 1, NOATTRS), NULL), NULL), NULL));
+  }
+  for (int om = 0; om < 2; om++) {
+    prom_format f = om ? PROM_FORMAT_OPENMETRICS : PROM_FORMAT_TEXT;
+    char *full = render(s, f);
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    prom_render_cursor cur = {0};
+    int calls = 0;
+    while (!cur.done && calls < 100) {
+      CHECK(prom_store_render_some(s, f, &cur, 1, &b, NULL) == 0);
+      calls++;
+    }
+    CHECK_EQ(calls, 5);
+    wire_buf_append(&b, "", 1, NULL);
+    CHECK_STR((char *)b.data, full);
+    prom_render_cursor_reset(&cur);
+    wire_buf_free(&b);
+    free(full);
+  }
+  /* families appearing mid-render: after the cursor they are included, before it they wait; none repeats */
+  wire_buf b;
+  wire_buf_init(&b, 0);
+  prom_render_cursor cur = {0};
+  prom_store_render_some(s, PROM_FORMAT_TEXT, &cur, 1, &b, NULL);
+  prom_store_render_some(s, PROM_FORMAT_TEXT, &cur, 1, &b, NULL); /* m0, m2 done */
+  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("m1", "", "", num_i(1, 0, 1, NOATTRS), NULL),
+                                  gauge("m5", "", "", num_i(5, 0, 1, NOATTRS), NULL),
+                                  gauge("m2", "", "", num_i(7, 0, 1, AT(S("new", "series"), NULL)), NULL), NULL),
+                   NULL));
+  while (!cur.done) prom_store_render_some(s, PROM_FORMAT_TEXT, &cur, 1, &b, NULL);
+  wire_buf_append(&b, "", 1, NULL);
+  CHECK_STR((char *)b.data, "# TYPE m0 gauge\nm0 0\n# TYPE m2 gauge\nm2 1\n# TYPE m4 gauge\nm4 2\n"
+                            "# TYPE m5 gauge\nm5 5\n# TYPE m6 gauge\nm6 3\n# TYPE m8 gauge\nm8 4\n");
+  prom_render_cursor_reset(&cur);
+  wire_buf_free(&b);
+  prom_store_free(s);
+  arena_reset();
+}
+
 static void small_limit(prom_store_config *c) { c->max_series = 1500; }
 
 static void test_many_series_and_removal(void) {
@@ -966,8 +1041,10 @@ int main(void) {
   RUN(test_without_suffixes);
   RUN(test_families_grouped_across_requests);
   RUN(test_point_attribute_clashing_with_context);
+  RUN(test_reserved_label_names);
   RUN(test_many_series_and_removal);
   RUN(test_render_limit);
+  RUN(test_incremental_render);
   RUN(test_content_negotiation);
   RUN(test_concurrent_consume_and_render);
   RUN(test_promtool_accepts_everything);

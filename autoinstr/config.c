@@ -1,0 +1,60 @@
+/* config.c — the shim's settings and the OTEL_* environment snapshot (see config.h). */
+#include "autoinstr/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+preload_config preload_cfg;
+
+static bool is_off(const char *v) {
+  return v && (!strcasecmp(v, "off") || !strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no") ||
+               !strcasecmp(v, "disabled") || !strcasecmp(v, "none"));
+}
+
+static const char *env_find(char *const *envp, const char *name) {
+  size_t n = strlen(name);
+  for (char *const *e = envp; e && *e; e++) {
+    if (strncmp(*e, name, n) == 0 && (*e)[n] == '=') return *e + n + 1;
+  }
+  return NULL;
+}
+
+void preload_config_load(char *const *envp, const char *program) {
+  preload_config *c = &preload_cfg;
+  memset(c, 0, sizeof *c);
+  c->enabled = !is_off(env_find(envp, "OTELC_AUTOINSTR"));
+  c->routes_skipped = preload_routes_compile(&c->routes, env_find(envp, "OTELC_HTTP_ROUTES"));
+  snprintf(c->program, sizeof c->program, "%s", program ? program : "");
+  size_t used = 0;
+  for (char *const *e = envp; e && *e; e++) {
+    if (strncmp(*e, "OTEL_", 5) != 0 || !strchr(*e, '=')) continue;
+    size_t n = strlen(*e) + 1;
+    if (used + n + 1 > sizeof c->env) { /* keep one byte for the final terminator */
+      c->env_truncated = true;
+      continue;
+    }
+    memcpy(c->env + used, *e, n);
+    used += n;
+    c->n_env++;
+  }
+  c->env[used] = 0; /* the list ends with an empty string */
+}
+
+const char *preload_config_env(const char *name) {
+  size_t n = strlen(name);
+  for (const char *e = preload_cfg.env; *e; e += strlen(e) + 1) {
+    if (strncmp(e, name, n) == 0 && e[n] == '=') return e + n + 1;
+  }
+  return NULL;
+}
+
+extern char **environ;
+
+/* Not getenv itself: the shim's link redirects every getenv reference, this file's included. */
+char *preload_getenv(const char *name) {
+  if (!name) return NULL;
+  if (strncmp(name, "OTEL_", 5) == 0) return (char *)preload_config_env(name);
+  return (char *)env_find(environ, name);
+}

@@ -1,0 +1,93 @@
+/* fdtable.h — which file descriptors the preload shim watches, and the memory of the watched connections.
+ *
+ * The table is indexed by fd: one atomic pointer per fd (NULL for every fd that is not an accepted HTTP
+ * candidate), so an interposed read() on any other fd costs one load. A connection may be reachable through
+ * several fds (dup/dup2: busybox httpd moves the accepted socket to fds 0 and 1); it counts its references
+ * and is released when the last one is closed.
+ *
+ * Connections come from a pool of fixed-size slots in mmap'd chunks with a lock-free free list, so taking
+ * and giving back a slot never calls malloc or takes a lock (a close() in a signal handler stays safe).
+ *
+ * The table also caches, per listening fd, whether accept() on it yields HTTP candidates (TCP or Unix stream
+ * sockets) and the local port, so that accept pays the getsockname/getsockopt calls once per listening
+ * socket, not once per connection. */
+#ifndef OTELC_AUTOINSTR_FDTABLE_H
+#define OTELC_AUTOINSTR_FDTABLE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "autoinstr/sniffer.h"
+
+#define PRELOAD_MAX_FD (1 << 18)        /* fds at or above this are never watched */
+#define PRELOAD_MAX_LISTEN_FD (1 << 16) /* listening sockets cached below this; above, checked every time */
+#define PRELOAD_POOL_CHUNK 256          /* connections per mmap'd chunk */
+#define PRELOAD_POOL_CHUNKS 256         /* at most 65536 connections watched at once */
+
+typedef struct preload_conn {
+  _Atomic uint32_t refs;  /* fds that point here */
+  _Atomic uint32_t busy;  /* a thread is inside the sniffer for this connection */
+  _Atomic uint32_t lost;  /* two threads met here: bytes were missed, stop watching */
+  uint32_t next_free;     /* pool free list: index + 1 of the next free slot, 0 for none */
+  uint32_t index;         /* this slot's index in the pool */
+  sniff_conn s;
+} preload_conn;
+
+extern _Atomic(preload_conn *) preload_fd_conn[PRELOAD_MAX_FD];
+
+/* The connection watched on fd, or NULL. */
+static inline preload_conn *fdt_get(int fd) {
+  if ((unsigned)fd >= PRELOAD_MAX_FD) return 0;
+  return atomic_load_explicit(&preload_fd_conn[fd], memory_order_acquire);
+}
+
+/* Takes a slot from the pool (refs = 1, sniffer state uninitialised). NULL when the pool is exhausted or
+ * mmap fails. */
+preload_conn *fdt_conn_alloc(void);
+/* Gives a slot back (its refs must be 0). */
+void fdt_conn_free(preload_conn *c);
+
+/* Makes fd point at c (c->refs is not changed: the caller counts). Returns the connection that fd pointed
+ * at before (a stale entry, e.g. an fd closed behind the shim's back), or NULL. fd must be < PRELOAD_MAX_FD. */
+preload_conn *fdt_set(int fd, preload_conn *c);
+/* Clears fd's entry and returns the connection it pointed at (or NULL). */
+preload_conn *fdt_take(int fd);
+/* Adds a reference to c for one more fd. */
+static inline void fdt_conn_ref(preload_conn *c) { atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed); }
+/* Drops one reference; true when it was the last (the caller finishes and frees the connection). */
+static inline bool fdt_conn_unref(preload_conn *c) {
+  return atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1;
+}
+
+/* Enters the connection's sniffer for this thread; false if another thread is inside (the connection is
+ * then marked lost). */
+static inline bool fdt_conn_enter(preload_conn *c) {
+  if (atomic_exchange_explicit(&c->busy, 1, memory_order_acquire) == 0) return true;
+  atomic_store_explicit(&c->lost, 1, memory_order_relaxed);
+  return false;
+}
+static inline void fdt_conn_leave(preload_conn *c) { atomic_store_explicit(&c->busy, 0, memory_order_release); }
+
+/* Listening-socket cache: 0 unknown, else PRELOAD_LISTEN_* flags with the port in the low 16 bits. */
+#define PRELOAD_LISTEN_KNOWN (1u << 31)
+#define PRELOAD_LISTEN_HTTP (1u << 30) /* accepted sockets are watched */
+#define PRELOAD_LISTEN_UNIX (1u << 29)
+uint32_t fdt_listen_get(int fd);
+void fdt_listen_set(int fd, uint32_t info);
+/* Forget what is known about fd (it was closed or replaced). */
+static inline void fdt_listen_forget(int fd) { fdt_listen_set(fd, 0); }
+
+/* Small index of distinct server ports (for the active-requests counters): slot of port, allocated on first
+ * sight; slot 0 is Unix sockets; PRELOAD_PORT_SLOTS - 1 collects ports beyond the table. */
+#define PRELOAD_PORT_SLOTS 16
+uint8_t fdt_port_slot(uint16_t port);
+uint16_t fdt_slot_port(uint8_t slot); /* 0 for slot 0 and for unused slots */
+
+/* Calls fn for every connection taken from the pool and not given back (at exit: finish what is open). */
+void fdt_for_each_live(void (*fn)(preload_conn *c));
+
+/* Connections currently taken from the pool (for tests). */
+uint32_t fdt_conns_in_use(void);
+
+#endif

@@ -1,0 +1,649 @@
+/* interpose.c — the functions libotelc-preload.so exports: the libc socket calls and OpenSSL's SSL_read/SSL_write
+ * that an HTTP server uses, each calling the real function first and then showing the bytes it moved to the
+ * connection's sniffer, plus the constructor that resolves the real functions and reads every setting.
+ *
+ * Rules every interposer follows:
+ *   - The real function runs first, with the caller's arguments untouched, and its return value is returned
+ *     as is. errno is saved right after it and restored before returning, whatever the shim did in between.
+ *   - An fd the shim does not watch costs one load (fdt_get) after the real call.
+ *   - Before the constructor has resolved the real functions (a library constructor running before ours),
+ *     the system call is made directly.
+ *   - A thread-local guard keeps the shim out of calls it makes itself or that happen inside its own hooks
+ *     (OpenSSL's reads and writes of ciphertext under SSL_read/SSL_write, a signal handler interrupting the
+ *     shim). The sniffer allocates nothing, locks nothing and makes no system call (bar clock_gettime), so a
+ *     signal handler doing I/O on a watched socket is safe.
+ *   - Only sockets returned by accept()/accept4() on TCP or Unix stream listening sockets are watched. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "autoinstr/config.h"
+#include "autoinstr/fdtable.h"
+#include "autoinstr/metrics.h"
+#include "autoinstr/sniffer.h"
+
+#define EXPORT __attribute__((visibility("default")))
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- the real functions ------------------------------------------------------------------------------ */
+
+static struct {
+  int (*accept)(int, struct sockaddr *, socklen_t *);
+  int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+  ssize_t (*read)(int, void *, size_t);
+  ssize_t (*readv)(int, const struct iovec *, int);
+  ssize_t (*recv)(int, void *, size_t, int);
+  ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+  ssize_t (*recvmsg)(int, struct msghdr *, int);
+  ssize_t (*write)(int, const void *, size_t);
+  ssize_t (*writev)(int, const struct iovec *, int);
+  ssize_t (*send)(int, const void *, size_t, int);
+  ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+  ssize_t (*sendmsg)(int, const struct msghdr *, int);
+  ssize_t (*sendfile)(int, int, off_t *, size_t);
+  ssize_t (*sendfile64)(int, int, off64_t *, size_t);
+  int (*close)(int);
+  int (*shutdown)(int, int);
+  int (*dup)(int);
+  int (*dup2)(int, int);
+  int (*dup3)(int, int, int);
+  pid_t (*fork)(void);
+  long (*syscall)(long, ...);
+  void (*_exit)(int) __attribute__((noreturn));
+  void (*_Exit)(int) __attribute__((noreturn));
+} real;
+
+typedef struct ssl_st SSL;
+typedef int (*ssl_rw_fn)(SSL *, void *, int);
+typedef int (*ssl_rw_ex_fn)(SSL *, void *, size_t, size_t *);
+typedef int (*ssl_get_fd_fn)(const SSL *);
+
+int SSL_read(SSL *ssl, void *buf, int num);
+int SSL_write(SSL *ssl, const void *buf, int num);
+int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes);
+int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written);
+
+static _Atomic(ssl_rw_fn) g_ssl_read, g_ssl_write;
+static _Atomic(ssl_rw_ex_fn) g_ssl_read_ex, g_ssl_write_ex;
+static _Atomic(ssl_get_fd_fn) g_ssl_get_fd;
+
+static __thread int t_in_shim __attribute__((tls_model("initial-exec")));
+static pid_t g_pid;
+
+#define RESOLVE(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
+
+static void resolve_real(void) {
+  RESOLVE(accept);
+  RESOLVE(accept4);
+  RESOLVE(read);
+  RESOLVE(readv);
+  RESOLVE(recv);
+  RESOLVE(recvfrom);
+  RESOLVE(recvmsg);
+  RESOLVE(write);
+  RESOLVE(writev);
+  RESOLVE(send);
+  RESOLVE(sendto);
+  RESOLVE(sendmsg);
+  RESOLVE(sendfile);
+  RESOLVE(sendfile64);
+  RESOLVE(close);
+  RESOLVE(shutdown);
+  RESOLVE(dup);
+  RESOLVE(dup2);
+  RESOLVE(dup3);
+  RESOLVE(fork);
+  RESOLVE(syscall);
+  RESOLVE(_exit);
+  RESOLVE(_Exit);
+}
+
+/* OpenSSL's functions, looked up on first use: libssl may be loaded long after us, or never. */
+static void *resolve_ssl(void *_Atomic *slot, const char *name) {
+  void *fn = atomic_load_explicit(slot, memory_order_acquire);
+  if (fn) return fn;
+  fn = dlsym(RTLD_NEXT, name);
+  if (!fn) fn = dlsym(RTLD_DEFAULT, name);
+  if (fn) atomic_store_explicit(slot, fn, memory_order_release);
+  return fn;
+}
+
+/* ---- helpers ------------------------------------------------------------------------------------------ */
+
+static inline int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Enters c's sniffer; false when the shim must stay out (re-entered, another thread inside, disabled). */
+static bool conn_begin(preload_conn *c) {
+  if (t_in_shim || !fdt_conn_enter(c)) return false;
+  t_in_shim = 1;
+  if (UNLIKELY(!atomic_load_explicit(&preload_enabled, memory_order_relaxed))) {
+    sniff_stop_now(&c->s, SNIFF_STOP_NONE);
+  } else if (UNLIKELY(atomic_load_explicit(&c->lost, memory_order_relaxed))) {
+    sniff_stop_now(&c->s, SNIFF_STOP_LOST);
+  }
+  return true;
+}
+
+static void conn_end(preload_conn *c) {
+  t_in_shim = 0;
+  fdt_conn_leave(c);
+}
+
+/* Drops one fd's reference to c; the last one finishes the connection's exchanges and frees the slot. */
+static void release_conn(preload_conn *c) {
+  if (!fdt_conn_unref(c)) return;
+  if (!conn_begin(c)) return; /* another thread is still inside: leave the slot allocated (never reused) */
+  sniff_close(&c->s, now_ns());
+  conn_end(c);
+  fdt_conn_free(c);
+}
+
+static void forget_fd(int fd) {
+  fdt_listen_forget(fd);
+  preload_conn *c = fdt_take(fd);
+  if (c) release_conn(c);
+}
+
+/* Watches newfd as one more name of c. */
+static void alias_fd(int newfd, preload_conn *c) {
+  if ((unsigned)newfd >= PRELOAD_MAX_FD) return;
+  fdt_conn_ref(c);
+  preload_conn *old = fdt_set(newfd, c);
+  if (old) release_conn(old);
+}
+
+/* What accept() on lfd yields: watched or not, and the server port. Cached per listening fd. */
+static uint32_t listener_info(int lfd) {
+  uint32_t info = fdt_listen_get(lfd);
+  if (info) return info;
+  info = PRELOAD_LISTEN_KNOWN;
+  struct sockaddr_storage ss;
+  socklen_t sl = sizeof ss;
+  int type = 0;
+  socklen_t tl = sizeof type;
+  if (getsockname(lfd, (struct sockaddr *)&ss, &sl) == 0 &&
+      getsockopt(lfd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 && type == SOCK_STREAM) {
+    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+      int proto = 0;
+      socklen_t pl = sizeof proto;
+      if (getsockopt(lfd, SOL_SOCKET, SO_PROTOCOL, &proto, &pl) == 0 && proto == IPPROTO_TCP) {
+        uint16_t port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                                                : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        info |= PRELOAD_LISTEN_HTTP | port;
+      }
+    } else if (ss.ss_family == AF_UNIX) {
+      info |= PRELOAD_LISTEN_HTTP | PRELOAD_LISTEN_UNIX;
+    }
+  }
+  fdt_listen_set(lfd, info);
+  return info;
+}
+
+static void track_accepted(int lfd, int fd) {
+  if (t_in_shim || (unsigned)fd >= PRELOAD_MAX_FD) return;
+  t_in_shim = 1;
+  preload_conn *stale = fdt_take(fd); /* an fd closed behind our back (close_range, a raw syscall) */
+  t_in_shim = 0;
+  if (stale) release_conn(stale);
+  uint32_t info = listener_info(lfd);
+  if (!(info & PRELOAD_LISTEN_HTTP)) return;
+  preload_conn *c = fdt_conn_alloc();
+  if (!c) return;
+  uint16_t port = (info & PRELOAD_LISTEN_UNIX) ? 0 : (uint16_t)(info & 0xffff);
+  sniff_init(&c->s, &preload_sink, &preload_cfg.routes, port, fdt_port_slot(port));
+  preload_conn *old = fdt_set(fd, c);
+  if (old) release_conn(old);
+}
+
+static void seen_read(preload_conn *c, const void *buf, size_t len, int64_t now) {
+  if (len) sniff_read(&c->s, buf, len, now);
+}
+
+/* After a read-like call on a watched fd: r bytes were read into iov (or the peer closed/reset). */
+static void after_read(preload_conn *c, const struct iovec *iov, int iovcnt, size_t asked, ssize_t r, int err,
+                       int flags) {
+  if (flags & MSG_PEEK) return;
+  if (r < 0 && err != ECONNRESET) return;
+  if (r == 0 && asked == 0) return; /* a zero-length read says nothing about the peer */
+  if (!conn_begin(c)) return;
+  int64_t now = now_ns();
+  if (r <= 0) {
+    sniff_peer_closed(&c->s, now);
+  } else if (flags & MSG_TRUNC) {
+    sniff_read_discarded(&c->s); /* bytes thrown away unseen (a lingering close draining the socket) */
+  } else {
+    size_t left = (size_t)r;
+    for (int i = 0; i < iovcnt && left > 0; i++) {
+      size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
+      seen_read(c, iov[i].iov_base, k, now);
+      left -= k;
+    }
+  }
+  conn_end(c);
+}
+
+static void after_write(preload_conn *c, const struct iovec *iov, int iovcnt, ssize_t r) {
+  if (r <= 0 || !conn_begin(c)) return;
+  int64_t now = now_ns();
+  size_t left = (size_t)r;
+  for (int i = 0; i < iovcnt && left > 0; i++) {
+    size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
+    if (k) sniff_write(&c->s, iov[i].iov_base, k, now);
+    left -= k;
+  }
+  conn_end(c);
+}
+
+static size_t iov_total(const struct iovec *iov, int n) {
+  size_t t = 0;
+  for (int i = 0; i < n; i++) t += iov[i].iov_len;
+  return t;
+}
+
+/* ---- accept ------------------------------------------------------------------------------------------- */
+
+EXPORT int accept(int lfd, struct sockaddr *addr, socklen_t *len) {
+  int fd = real.accept ? real.accept(lfd, addr, len) : (int)syscall(SYS_accept4, lfd, addr, len, 0);
+  if (fd >= 0 && atomic_load_explicit(&preload_enabled, memory_order_relaxed)) {
+    int e = errno;
+    track_accepted(lfd, fd);
+    errno = e;
+  }
+  return fd;
+}
+
+EXPORT int accept4(int lfd, struct sockaddr *addr, socklen_t *len, int flags) {
+  int fd = real.accept4 ? real.accept4(lfd, addr, len, flags) : (int)syscall(SYS_accept4, lfd, addr, len, flags);
+  if (fd >= 0 && atomic_load_explicit(&preload_enabled, memory_order_relaxed)) {
+    int e = errno;
+    track_accepted(lfd, fd);
+    errno = e;
+  }
+  return fd;
+}
+
+/* ---- reading ------------------------------------------------------------------------------------------ */
+
+EXPORT ssize_t read(int fd, void *buf, size_t n) {
+  ssize_t r = real.read ? real.read(fd, buf, n) : syscall(SYS_read, fd, buf, n);
+  preload_conn *c = fdt_get(fd);
+  if (UNLIKELY(c != NULL)) {
+    int e = errno;
+    struct iovec v = {buf, n};
+    after_read(c, &v, 1, n, r, e, 0);
+    errno = e;
+  }
+  return r;
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
+  ssize_t r = real.readv ? real.readv(fd, iov, iovcnt) : syscall(SYS_readv, fd, iov, iovcnt);
+  preload_conn *c = fdt_get(fd);
+  if (UNLIKELY(c != NULL)) {
+    int e = errno;
+    if (iovcnt > 0) after_read(c, iov, iovcnt, iov_total(iov, iovcnt), r, e, 0);
+    errno = e;
+  }
+  return r;
+}
+
+EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
+  ssize_t r = real.recv ? real.recv(fd, buf, n, flags) : syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL);
+  preload_conn *c = fdt_get(fd);
+  if (UNLIKELY(c != NULL)) {
+    int e = errno;
+    struct iovec v = {buf, n};
+    after_read(c, &v, 1, n, r, e, flags);
+    errno = e;
+  }
+  return r;
+}
+
+EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *alen) {
+  ssize_t r = real.recvfrom ? real.recvfrom(fd, buf, n, flags, addr, alen)
+                            : syscall(SYS_recvfrom, fd, buf, n, flags, addr, alen);
+  preload_conn *c = fdt_get(fd);
+  if (UNLIKELY(c != NULL)) {
+    int e = errno;
+    struct iovec v = {buf, n};
+    after_read(c, &v, 1, n, r, e, flags);
+    errno = e;
+  }
+  return r;
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
+  ssize_t r = real.recvmsg ? real.recvmsg(fd, msg, flags) : syscall(SYS_recvmsg, fd, msg, flags);
+  preload_conn *c = fdt_get(fd);
+  if (UNLIKELY(c != NULL)) {
+    int e = errno;
+    if (msg && msg->msg_iovlen > 0)
+      after_read(c, msg->msg_iov, (int)msg->msg_iovlen, iov_total(msg->msg_iov, (int)msg->msg_iovlen), r, e, flags);
+    errno = e;
+  }
+  return r;
+}
+
+/* ---- writing ------------------------------------------------------------------------------------------ */
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n) {
+  ssize_t r = real.write ? real.write(fd, buf, n) : syscall(SYS_write, fd, buf, n);
+  preload_conn *c = fdt_get(fd);
+  if (UNLIKELY(c != NULL)) {
+    int e = errno;
+    struct iovec v = {(void *)buf, n};
+    after_write(c, &v, 1, r);
+    errno = e;
+  }
+  return r;
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
+  ssize_t r = real.writev ? real.writev(fd, iov, iovcnt) : syscall(SYS_writev, fd, iov, iovcnt);
+  preload_conn *c = fdt_get(fd);
+  if (UNLIKELY(c != NULL)) {
+    int e = errno;
+    after_write(c, iov, iovcnt, r);
+    errno = e;
+  }
+  return r;
+}
+
+EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
+  ssize_t r = real.send ? real.send(fd, buf, n, flags) : syscall(SYS_sendto, fd, buf, n, flags, NULL, 0);
+  preload_conn *c = fdt_get(fd);
+  if (UNLIKELY(c != NULL)) {
+    int e = errno;
+    struct iovec v = {(void *)buf, n};
+    after_write(c, &v, 1, r);
+    errno = e;
+  }
+  return r;
+}
+
+EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen) {
+  ssize_t r = real.sendto ? real.sendto(fd, buf, n, flags, addr, alen)
+                          : syscall(SYS_sendto, fd, buf, n, flags, addr, alen);
+  preload_conn *c = fdt_get(fd);
+  if (UNLIKELY(c != NULL)) {
+    int e = errno;
+    struct iovec v = {(void *)buf, n};
+    after_write(c, &v, 1, r);
+    errno = e;
+  }
+  return r;
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+  ssize_t r = real.sendmsg ? real.sendmsg(fd, msg, flags) : syscall(SYS_sendmsg, fd, msg, flags);
+  preload_conn *c = fdt_get(fd);
+  if (UNLIKELY(c != NULL)) {
+    int e = errno;
+    if (msg) after_write(c, msg->msg_iov, (int)msg->msg_iovlen, r);
+    errno = e;
+  }
+  return r;
+}
+
+static void after_sendfile(int out_fd, ssize_t r) {
+  preload_conn *c = fdt_get(out_fd);
+  if (UNLIKELY(c != NULL) && r > 0) {
+    int e = errno;
+    if (conn_begin(c)) {
+      sniff_write_opaque(&c->s, (uint64_t)r, now_ns());
+      conn_end(c);
+    }
+    errno = e;
+  }
+}
+
+EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count) {
+  ssize_t r = real.sendfile ? real.sendfile(out_fd, in_fd, offset, count)
+                            : syscall(SYS_sendfile, out_fd, in_fd, offset, count);
+  after_sendfile(out_fd, r);
+  return r;
+}
+
+EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count) {
+  ssize_t r = real.sendfile64 ? real.sendfile64(out_fd, in_fd, offset, count)
+                              : syscall(SYS_sendfile, out_fd, in_fd, offset, count);
+  after_sendfile(out_fd, r);
+  return r;
+}
+
+/* ---- closing, duplicating ----------------------------------------------------------------------------- */
+
+EXPORT int close(int fd) {
+  if (UNLIKELY(fdt_get(fd) != NULL) || UNLIKELY(fdt_listen_get(fd) != 0)) {
+    int e = errno;
+    forget_fd(fd); /* before the real close: afterwards the number may already belong to someone else */
+    errno = e;
+  }
+  return real.close ? real.close(fd) : (int)syscall(SYS_close, fd);
+}
+
+EXPORT int shutdown(int fd, int how) {
+  int r = real.shutdown ? real.shutdown(fd, how) : (int)syscall(SYS_shutdown, fd, how);
+  preload_conn *c = fdt_get(fd);
+  if (UNLIKELY(c != NULL) && r == 0 && (how == SHUT_WR || how == SHUT_RDWR)) {
+    int e = errno;
+    if (conn_begin(c)) {
+      sniff_shutdown_write(&c->s, now_ns());
+      conn_end(c);
+    }
+    errno = e;
+  }
+  return r;
+}
+
+/* newfd now names what oldfd names (dup2/dup3 replaced whatever newfd was). */
+static void after_dup(int oldfd, int newfd) {
+  int e = errno;
+  forget_fd(newfd);
+  preload_conn *c = fdt_get(oldfd);
+  if (c) alias_fd(newfd, c);
+  errno = e;
+}
+
+EXPORT int dup(int oldfd) {
+  int r = real.dup ? real.dup(oldfd) : (int)syscall(SYS_dup, oldfd);
+  if (r >= 0 && UNLIKELY(fdt_get(oldfd) != NULL || fdt_get(r) != NULL)) after_dup(oldfd, r);
+  return r;
+}
+
+EXPORT int dup2(int oldfd, int newfd) {
+#ifdef SYS_dup2
+  int r = real.dup2 ? real.dup2(oldfd, newfd) : (int)syscall(SYS_dup2, oldfd, newfd);
+#else
+  int r = real.dup2 ? real.dup2(oldfd, newfd)
+                    : oldfd == newfd ? newfd : (int)syscall(SYS_dup3, oldfd, newfd, 0);
+#endif
+  if (r >= 0 && oldfd != newfd) after_dup(oldfd, newfd);
+  return r;
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags) {
+  int r = real.dup3 ? real.dup3(oldfd, newfd, flags) : (int)syscall(SYS_dup3, oldfd, newfd, flags);
+  if (r >= 0) after_dup(oldfd, newfd);
+  return r;
+}
+
+/* syscall() itself: libuv (node) closes sockets with syscall(SYS_close, fd) to dodge the cancellation point
+ * of close(); a close the shim does not see would leave the connection's last exchange unreported. Every
+ * other number goes straight through. Six arguments are forwarded whatever the caller passed, as glibc's own
+ * syscall() reads them. */
+EXPORT long syscall(long number, ...) {
+  va_list ap;
+  va_start(ap, number);
+  long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
+  long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
+  va_end(ap);
+  if (number == SYS_close && (UNLIKELY(fdt_get((int)a1) != NULL) || UNLIKELY(fdt_listen_get((int)a1) != 0))) {
+    int e = errno;
+    forget_fd((int)a1);
+    errno = e;
+  }
+  if (UNLIKELY(!real.syscall)) real.syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+  return real.syscall(number, a1, a2, a3, a4, a5, a6);
+}
+
+/* ---- fork --------------------------------------------------------------------------------------------- */
+
+static void fork_child(void) {
+  pid_t me = getpid();
+  if (me == g_pid) return; /* already done (pthread_atfork and the fork wrapper both call this) */
+  g_pid = me;
+  preload_metrics_after_fork_child();
+}
+
+EXPORT pid_t fork(void) {
+  if (UNLIKELY(!real.fork)) real.fork = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
+  pid_t p = real.fork();
+  if (p == 0) {
+    int e = errno;
+    fork_child();
+    errno = e;
+  }
+  return p;
+}
+
+/* ---- OpenSSL ------------------------------------------------------------------------------------------ */
+
+static preload_conn *ssl_conn(SSL *ssl) {
+  ssl_get_fd_fn get_fd = resolve_ssl((void *_Atomic *)&g_ssl_get_fd, "SSL_get_fd");
+  if (!get_fd) return NULL;
+  return fdt_get(get_fd(ssl));
+}
+
+static void after_ssl(SSL *ssl, const void *buf, size_t n, bool is_read) {
+  int e = errno;
+  preload_conn *c = ssl_conn(ssl);
+  if (c && conn_begin(c)) {
+    if (is_read) sniff_read_tls(&c->s, buf, n, now_ns());
+    else sniff_write_tls(&c->s, buf, n, now_ns());
+    conn_end(c);
+  }
+  errno = e;
+}
+
+EXPORT int SSL_read(SSL *ssl, void *buf, int num) {
+  ssl_rw_fn fn = resolve_ssl((void *_Atomic *)&g_ssl_read, "SSL_read");
+  if (UNLIKELY(!fn)) return -1;
+  int outer = t_in_shim;
+  t_in_shim = 1; /* the ciphertext reads inside are not ours to see */
+  int r = fn(ssl, buf, num);
+  t_in_shim = outer;
+  if ((r > 0 || (r == 0 && num > 0)) && !outer) after_ssl(ssl, buf, (size_t)r, true); /* 0: peer closed */
+  return r;
+}
+
+EXPORT int SSL_write(SSL *ssl, const void *buf, int num) {
+  ssl_rw_fn fn = resolve_ssl((void *_Atomic *)&g_ssl_write, "SSL_write");
+  if (UNLIKELY(!fn)) return -1;
+  int outer = t_in_shim;
+  t_in_shim = 1;
+  int r = fn(ssl, (void *)buf, num);
+  t_in_shim = outer;
+  if (r > 0 && !outer) after_ssl(ssl, buf, (size_t)r, false);
+  return r;
+}
+
+EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes) {
+  ssl_rw_ex_fn fn = resolve_ssl((void *_Atomic *)&g_ssl_read_ex, "SSL_read_ex");
+  if (UNLIKELY(!fn)) return 0;
+  int outer = t_in_shim;
+  t_in_shim = 1;
+  int r = fn(ssl, buf, num, readbytes);
+  t_in_shim = outer;
+  if (r == 1 && readbytes && *readbytes > 0 && !outer) after_ssl(ssl, buf, *readbytes, true);
+  return r;
+}
+
+EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written) {
+  ssl_rw_ex_fn fn = resolve_ssl((void *_Atomic *)&g_ssl_write_ex, "SSL_write_ex");
+  if (UNLIKELY(!fn)) return 0;
+  int outer = t_in_shim;
+  t_in_shim = 1;
+  int r = fn(ssl, (void *)buf, num, written);
+  t_in_shim = outer;
+  if (r == 1 && written && *written > 0 && !outer) after_ssl(ssl, buf, *written, false);
+  return r;
+}
+
+/* ---- getenv for the SDK inside (see config.h), load and unload ---------------------------------------- */
+
+char *__wrap_getenv(const char *name);
+char *__wrap_getenv(const char *name) { return preload_getenv(name); }
+
+extern char **environ;
+extern char *program_invocation_short_name;
+
+__attribute__((constructor)) static void preload_init(void) {
+  resolve_real();
+  preload_config_load(environ, program_invocation_short_name);
+  g_pid = getpid();
+  const char *sdk_off = preload_config_env("OTEL_SDK_DISABLED");
+  bool enabled = preload_cfg.enabled && !(sdk_off && !strcasecmp(sdk_off, "true"));
+  if (enabled && preload_cfg.routes_skipped) {
+    char line[160];
+    int n = snprintf(line, sizeof line,
+                     "otelc-preload: OTELC_HTTP_ROUTES: %d item(s) skipped (each must start with '/'; at most %d)\n",
+                     preload_cfg.routes_skipped, PRELOAD_MAX_ROUTES);
+    if (n > 0 && real.write) real.write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+  }
+  if (enabled) pthread_atfork(NULL, NULL, fork_child);
+  atomic_store(&preload_enabled, enabled);
+}
+
+/* ---- leaving ------------------------------------------------------------------------------------------- */
+
+static void finish_conn(preload_conn *c) {
+  if (!conn_begin(c)) return;
+  sniff_close(&c->s, now_ns()); /* the kernel closes it in a moment; a close-delimited body ends here */
+  conn_end(c);
+}
+
+/* The process is leaving: finish the open connections and export what this process recorded, within
+ * timeout_ms. Only in the process that owns the recording thread (not in a vfork child sharing its memory). */
+static void exit_flush(int timeout_ms) {
+  if (getpid() != g_pid || !atomic_load_explicit(&preload_enabled, memory_order_relaxed)) return;
+  if (!preload_metrics_running()) return;
+  int e = errno;
+  fdt_for_each_live(finish_conn);
+  preload_metrics_shutdown(timeout_ms);
+  errno = e;
+}
+
+__attribute__((destructor)) static void preload_fini(void) { exit_flush(4000); }
+
+/* _exit and _Exit: forking servers end their children with them (busybox httpd, Python's ForkingMixIn via
+ * os._exit), skipping exit handlers; the child's exchanges would never be exported otherwise. */
+EXPORT void _exit(int status) {
+  exit_flush(1000);
+  if (real._exit) real._exit(status);
+  for (;;) syscall(SYS_exit_group, status);
+}
+
+EXPORT void _Exit(int status) {
+  exit_flush(1000);
+  if (real._Exit) real._Exit(status);
+  for (;;) syscall(SYS_exit_group, status);
+}

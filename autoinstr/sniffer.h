@@ -1,0 +1,174 @@
+/* sniffer.h — the preload shim's view of one accepted connection: it watches the bytes the server reads (the
+ * requests) and writes (the responses) one call at a time, with two incremental HTTP/1 parsers from the wire
+ * layer (wire/http1.h), and reports each finished request/response exchange as one sniff_event.
+ *
+ * What it understands: request line, headers, Content-Length and chunked bodies in both directions, keep-alive
+ * and pipelined requests (up to SNIFF_MAX_PENDING answered in order), Expect: 100-continue and other 1xx interim
+ * responses, HEAD and 1xx/204/304 responses without body, close-delimited response bodies (finished by close or
+ * shutdown), HTTP/1.0. An Upgrade request answered 101 and a CONNECT request end the watching (the bytes that
+ * follow are another protocol). A connection that starts with the HTTP/2 preface, or with anything the parsers
+ * reject, is left alone from then on: the sniffer stops and never affects the connection itself.
+ *
+ * TLS: a connection whose first byte read is a TLS handshake record waits for plaintext through
+ * sniff_read_tls()/sniff_write_tls() (the shim's SSL_read/SSL_write hooks); raw bytes are ignored from then on.
+ *
+ * Timing: a request starts when its first byte is read and ends when the last byte of its final response is
+ * written. Every function takes `now_ns` (monotonic) from the caller, so the machine is testable without
+ * clocks. Memory is the struct itself (two small line windows); nothing allocates, locks or makes a system
+ * call, so the sniffer is safe wherever the host does I/O. One thread at a time per connection (the shim
+ * guarantees it). */
+#ifndef OTELC_AUTOINSTR_SNIFFER_H
+#define OTELC_AUTOINSTR_SNIFFER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "autoinstr/routes.h"
+#include "wire/http1.h"
+
+#define SNIFF_MAX_PENDING 8        /* requests read but not yet answered (pipelining depth) */
+#define SNIFF_REQ_WINDOW 2048      /* longest request line/header line that may arrive split across reads */
+#define SNIFF_RESP_WINDOW 1024     /* the same for response lines */
+
+/* http.request.method values: the methods of RFC 9110 and PATCH; anything else is _OTHER. */
+typedef enum sniff_method {
+  SNIFF_GET = 0,
+  SNIFF_HEAD,
+  SNIFF_POST,
+  SNIFF_PUT,
+  SNIFF_DELETE,
+  SNIFF_CONNECT,
+  SNIFF_OPTIONS,
+  SNIFF_TRACE,
+  SNIFF_PATCH,
+  SNIFF_OTHER,
+  SNIFF_METHOD_COUNT
+} sniff_method;
+
+/* error.type for exchanges that did not end with a complete response (status >= 500 is reported as the
+ * status code by the metrics layer, not here). */
+typedef enum sniff_error {
+  SNIFF_ERR_NONE = 0,
+  SNIFF_ERR_REQUEST_ABORTED,    /* "request_aborted": the peer closed before sending the whole request */
+  SNIFF_ERR_REQUEST_INCOMPLETE, /* "request_incomplete": the server closed before the whole request arrived */
+  SNIFF_ERR_RESPONSE_INCOMPLETE,/* "response_incomplete": closed before the whole response was written */
+  SNIFF_ERR_COUNT
+} sniff_error;
+
+typedef enum sniff_scheme { SNIFF_HTTP = 0, SNIFF_HTTPS = 1 } sniff_scheme;
+
+/* One finished exchange. */
+typedef struct sniff_event {
+  int64_t duration_ns;   /* first request byte read -> last response byte written (or the close) */
+  uint64_t req_body;     /* request body bytes (de-chunked) */
+  uint64_t resp_body;    /* response body bytes (de-chunked; 0 for HEAD, 1xx, 204, 304) */
+  uint16_t status;       /* final status, 0 when no response was written */
+  uint16_t port;         /* server.port, 0 for Unix sockets */
+  uint8_t method;        /* sniff_method */
+  uint8_t version;       /* 10 or 11 */
+  uint8_t scheme;        /* sniff_scheme */
+  uint8_t error;         /* sniff_error */
+  int16_t route;         /* index in the route table, -1 for none */
+  uint8_t port_slot;     /* the caller's port index (passed to sniff_init), for active-request counters */
+} sniff_event;
+
+/* Where the sniffer reports. Both may be called from any thread that does I/O on a watched connection. */
+typedef struct sniff_sink {
+  void (*exchange_done)(void *user, const sniff_event *ev);
+  /* A request started (+1, its method is known) or ended (-1, with or without an event). */
+  void (*active)(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot, int delta);
+  void *user;
+} sniff_sink;
+
+typedef enum sniff_mode {
+  SNIFF_MODE_NEW = 0,   /* nothing read yet */
+  SNIFF_MODE_HTTP1,     /* watching HTTP/1 */
+  SNIFF_MODE_TLS,       /* TLS seen: raw bytes ignored, plaintext comes through the TLS hooks */
+  SNIFF_MODE_OFF,       /* stopped: HTTP/2, an upgrade, CONNECT, something not understood */
+} sniff_mode;
+
+/* Why a connection stopped being watched (for tests and the shim's own counters). */
+typedef enum sniff_stop {
+  SNIFF_STOP_NONE = 0,
+  SNIFF_STOP_HTTP2,       /* the HTTP/2 connection preface */
+  SNIFF_STOP_UPGRADE,     /* 101 Switching Protocols */
+  SNIFF_STOP_CONNECT,     /* a CONNECT request */
+  SNIFF_STOP_PARSE,       /* a parser refused the bytes (not HTTP/1, or malformed) */
+  SNIFF_STOP_UNEXPECTED,  /* a response without request, too many pipelined requests */
+  SNIFF_STOP_LOST,        /* the shim lost bytes (two threads at once on one connection) */
+} sniff_stop;
+
+typedef struct sniff_req {
+  int64_t t0;
+  uint64_t body;
+  int16_t route;
+  uint8_t method, version;
+  bool complete; /* the request message was read to its end */
+  bool counted;  /* counted in active requests */
+} sniff_req;
+
+typedef struct sniff_conn {
+  wire_h1_parser req, resp;
+  const sniff_sink *sink;
+  const preload_routes *routes;
+  sniff_req q[SNIFF_MAX_PENDING];
+  uint64_t req_seq;   /* sequence number of the next request to begin */
+  uint64_t resp_seq;  /* sequence number of the request the next final response answers */
+  uint64_t cur_req;   /* sequence number of the request being read (valid when req_open) */
+  uint64_t resp_body;
+  int64_t now;
+  uint16_t port;
+  uint16_t status;
+  uint8_t port_slot;
+  uint8_t mode;       /* sniff_mode */
+  uint8_t stop;       /* sniff_stop */
+  uint8_t scheme;     /* sniff_scheme */
+  uint8_t preface;    /* bytes of the HTTP/2 preface matched so far at the start of the stream */
+  bool req_open;      /* a request message has begun and is not complete */
+  bool peer_eof;      /* the peer closed its side (read returned 0 or a reset) */
+  bool upgrade_asked; /* the request parser stopped after an Upgrade request; waiting for the answer */
+  bool resp_stop;     /* set inside a response callback: stop after this feed */
+  bool req_lost;      /* request bytes were discarded unseen: no new request is followed */
+  char req_win[SNIFF_REQ_WINDOW];
+  char resp_win[SNIFF_RESP_WINDOW];
+} sniff_conn;
+
+/* Prepares c for a newly accepted connection on server port `port` (0: Unix socket). port_slot is echoed in
+ * events and active-request notifications. routes may be NULL (no http.route). */
+void sniff_init(sniff_conn *c, const sniff_sink *sink, const preload_routes *routes, uint16_t port,
+                uint8_t port_slot);
+
+/* Bytes the server read from the socket (read/recv/readv/recvmsg...). len 0 means the peer closed. */
+void sniff_read(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns);
+/* Bytes the server wrote to the socket. */
+void sniff_write(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns);
+/* `len` bytes written whose content the shim cannot see (sendfile): accepted only inside a response body. */
+void sniff_write_opaque(sniff_conn *c, uint64_t len, int64_t now_ns);
+/* The server read and threw away bytes it did not look at (recv with MSG_TRUNC, typically while draining a
+ * connection it is closing): requests are no longer followed, but the exchanges already open still end
+ * normally (their responses, the close). */
+void sniff_read_discarded(sniff_conn *c);
+/* The peer reset the connection or read returned 0 (same as sniff_read with len 0). */
+void sniff_peer_closed(sniff_conn *c, int64_t now_ns);
+/* Plaintext read/written through TLS (SSL_read/SSL_write on this connection): url.scheme becomes https. */
+void sniff_read_tls(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns);
+void sniff_write_tls(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns);
+/* The server shut down its sending side: a close-delimited response body is complete. */
+void sniff_shutdown_write(sniff_conn *c, int64_t now_ns);
+/* The server closed the connection: finishes a close-delimited body, reports every exchange still open with
+ * its error.type, and leaves the connection stopped. */
+void sniff_close(sniff_conn *c, int64_t now_ns);
+/* Stops watching: open requests leave the active count without an event. */
+void sniff_stop_now(sniff_conn *c, sniff_stop why);
+
+/* True while the connection is still watched (not stopped). */
+static inline bool sniff_watching(const sniff_conn *c) { return c->mode != SNIFF_MODE_OFF; }
+
+/* Attribute values. */
+const char *sniff_method_name(int method);  /* "GET" ... "_OTHER" */
+const char *sniff_error_name(int error);    /* "request_aborted" ..., NULL for none */
+/* The sniff_method of a method token. */
+int sniff_method_of(const char *m, size_t n);
+
+#endif

@@ -1,0 +1,25 @@
+/* memory_limiter.h — the `memory_limiter` processor (the Collector's memorylimiterprocessor): keeps the
+ * receiver's memory under a limit by refusing data (retryable, WIRE_E_LIMIT: receivers answer 503/UNAVAILABLE)
+ * instead of letting memory grow.
+ *
+ * Limits: limit_mib (hard) and spike_limit_mib (default 20% of it), or limit_percentage and
+ * spike_limit_percentage of the total memory (cgroup v2 memory.max / v1 limit when set, else MemTotal). Data is
+ * refused while usage is above the soft limit (hard - spike).
+ *
+ * Usage: every check_interval the RSS is read (/proc/self/statm) and split into what the pipelines hold
+ * (pipeline_bytes_in_use) and the rest; each batch is then judged against rest + what the pipelines hold at
+ * that moment, so a burst between two checks is caught too. Above the soft limit at a check, free heap memory
+ * is handed back to the system (malloc_trim) and RSS read again. State changes are logged once. */
+#ifndef OTELC_RECEIVER_PROCESSORS_MEMORY_LIMITER_H
+#define OTELC_RECEIVER_PROCESSORS_MEMORY_LIMITER_H
+
+#include "receiver/pipeline.h"
+
+extern const component_hooks memory_limiter_processor_hooks;
+
+/* Tests: replaces the RSS reader (NULL restores /proc/self/statm). */
+void memory_limiter_set_rss_reader(size_t (*read_rss)(void));
+/* Total memory the percentages refer to (cgroup limit or MemTotal), in bytes; 0 when unknown. */
+size_t memory_limiter_total_memory(void);
+
+#endif
