@@ -44,6 +44,7 @@ static pthread_t g_thread;
 static _Atomic int g_thread_done;
 
 static otelc_meter_provider *g_mp;
+static otelc_exporter *g_exporter; /* the shim's own exporter, when it made one (owned by g_mp) */
 static otelc_instrument *g_duration, *g_req_size, *g_resp_size, *g_active;
 
 /* ---- bound series per attribute combination ------------------------------------------------------- */
@@ -176,6 +177,7 @@ static int provider_setup(otelc_exporter *exporter, char *why, size_t why_len) {
     if (!kind || !strncasecmp(kind, "otlp", 4)) {
       exporter = preload_http_exporter_create(why, why_len);
       if (!exporter) return -1;
+      g_exporter = exporter;
     } /* console and none: the SDK's own choice below */
   }
   char iid[40];
@@ -290,6 +292,10 @@ void preload_disable(const char *why) {
 void preload_metrics_after_fork_child(void) {
   /* The parent's thread does not exist here; its provider is left alone (never used again), and the child
    * gets a provider of its own, with its own service.instance.id, on its first request. */
+  if (atomic_load(&g_state) == ST_IDLE && !g_mp) return; /* this process never served HTTP: nothing to forget */
+  /* The parent's kept-alive export connection is the parent's: close the child's copy of the socket. */
+  if (g_exporter && g_exporter->after_fork_child) g_exporter->after_fork_child(g_exporter);
+  g_exporter = NULL;
   atomic_store(&g_state, ST_IDLE);
   atomic_store(&g_stop, false);
   g_mp = NULL;

@@ -21,6 +21,7 @@
 #include "receiver/processors/filter.h"
 #include "receiver/processors/resource.h"
 #include "receiver/extensions/bearertokenauth.h"
+#include "receiver/extensions/file_storage.h"
 #include "receiver/extensions/health_check.h"
 #include "receiver/processors/batch.h"
 #include "receiver/processors/memory_limiter.h"
@@ -70,7 +71,7 @@ static const component_factory factories[] = {
      .config = &bearertokenauth_schema, .caps = COMPONENT_CAP_SERVER_AUTH | COMPONENT_CAP_CLIENT_AUTH,
      .hooks = &bearertokenauth_extension_hooks},
     {.kind = COMPONENT_EXTENSION, .type = "file_storage", .doc = "directory for persistent exporter queues",
-     .config = &file_storage_schema, .caps = COMPONENT_CAP_STORAGE},
+     .config = &file_storage_schema, .caps = COMPONENT_CAP_STORAGE, .hooks = &file_storage_extension_hooks},
     {.kind = COMPONENT_EXTENSION, .type = "health_check", .doc = "HTTP health endpoint",
      .config = &health_check_schema, .hooks = &health_check_extension_hooks},
 };

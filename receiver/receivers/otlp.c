@@ -162,17 +162,72 @@ static int media_type(const char *ct) {
   return -1;
 }
 
-static void add_common_headers(otlp_receiver *r, wire_headers *h) {
+/* Glob match where * stands for any run of characters (CORS allowed_origins: a scheme, then *.example.com). */
+static bool glob_match(const char *pat, const char *s) {
+  if (!*pat) return !*s;
+  if (*pat == '*') {
+    for (;; s++) {
+      if (glob_match(pat + 1, s)) return true;
+      if (!*s) return false;
+    }
+  }
+  return *s && (*pat == *s) && glob_match(pat + 1, s + 1);
+}
+
+/* The request's Origin when CORS is configured and allows it, else NULL. */
+static const char *cors_origin(const otlp_receiver *r, const wire_http_request *req) {
+  const cors_config *cc = r->cfg->http->cors;
+  const char *origin = wire_headers_get(&req->headers, "origin");
+  if (!cc || !origin || strlen(origin) > 1024) return NULL;
+  for (size_t i = 0; i < cc->allowed_origins.n; i++)
+    if (glob_match(cc->allowed_origins.v[i], origin)) return origin;
+  return NULL;
+}
+
+static void add_common_headers_for(otlp_receiver *r, const wire_http_request *req, wire_headers *h) {
   const otlp_http_config *hc = r->cfg->http;
   for (size_t i = 0; i < hc->response_headers.n; i++)
     wire_headers_add_cstr(h, hc->response_headers.v[i].key,
                           hc->response_headers.v[i].value ? hc->response_headers.v[i].value : "", NULL);
+  const char *origin = req ? cors_origin(r, req) : NULL;
+  if (origin) {
+    wire_headers_add_cstr(h, "access-control-allow-origin", origin, NULL);
+    wire_headers_add_cstr(h, "vary", "Origin", NULL);
+  }
+}
+
+/* Answers a CORS preflight (OPTIONS with Access-Control-Request-Method). */
+static void respond_preflight(otlp_receiver *r, wire_exchange *ex, const wire_http_request *req) {
+  const cors_config *cc = r->cfg->http->cors;
+  wire_headers h;
+  wire_headers_init(&h, 0, 0);
+  if (cors_origin(r, req)) {
+    add_common_headers_for(r, req, &h);
+    wire_headers_add_cstr(&h, "access-control-allow-methods", "POST", NULL);
+    wire_buf allow;
+    wire_buf_init(&allow, 8192);
+    wire_buf_append_str(&allow, "Content-Type, Content-Encoding, Authorization", NULL);
+    for (size_t i = 0; i < cc->allowed_headers.n; i++) {
+      wire_buf_append_str(&allow, ", ", NULL);
+      wire_buf_append_str(&allow, cc->allowed_headers.v[i], NULL);
+    }
+    wire_buf_append(&allow, "", 1, NULL);
+    if (allow.data) wire_headers_add_cstr(&h, "access-control-allow-headers", (const char *)allow.data, NULL);
+    wire_buf_free(&allow);
+    if (cc->max_age > 0) {
+      char v[24];
+      snprintf(v, sizeof v, "%lld", (long long)cc->max_age);
+      wire_headers_add_cstr(&h, "access-control-max-age", v, NULL);
+    }
+  }
+  wire_exchange_respond(ex, 204, &h, NULL, 0, NULL);
+  wire_headers_free(&h);
 }
 
 static void respond_plain(otlp_receiver *r, wire_exchange *ex, int status, const char *text, const char *allow) {
   wire_headers h;
   wire_headers_init(&h, 0, 0);
-  add_common_headers(r, &h);
+  add_common_headers_for(r, wire_exchange_request(ex), &h);
   wire_headers_add_cstr(&h, "content-type", "text/plain; charset=utf-8", NULL);
   if (allow) wire_headers_add_cstr(&h, "allow", allow, NULL);
   wire_exchange_respond(ex, status, &h, text, strlen(text), NULL);
@@ -212,7 +267,7 @@ static void respond_status(otlp_receiver *r, wire_exchange *ex, encoding enc, in
   }
   wire_headers h;
   wire_headers_init(&h, 0, 0);
-  add_common_headers(r, &h);
+  add_common_headers_for(r, wire_exchange_request(ex), &h);
   wire_headers_add_cstr(&h, "content-type", enc == ENC_JSON ? "application/json" : "application/x-protobuf", NULL);
   if (retry_after) {
     char v[16];
@@ -231,6 +286,10 @@ static void http_handle(wire_exchange *ex, void *ud) {
   const char *path = req->path ? req->path : "";
   if (!path_equals(path, hc->metrics_url_path ? hc->metrics_url_path : "/v1/metrics")) {
     respond_plain(r, ex, 404, "404 page not found\n", NULL);
+    return;
+  }
+  if (!strcmp(req->method, "OPTIONS") && hc->cors && wire_headers_get(&req->headers, "access-control-request-method")) {
+    respond_preflight(r, ex, req);
     return;
   }
   if (strcmp(req->method, "POST") != 0) {
@@ -286,7 +345,7 @@ static void http_handle(wire_exchange *ex, void *ud) {
                            : wire_otlp_encode_response(&resp, &out, &err);
   wire_headers h;
   wire_headers_init(&h, 0, 0);
-  add_common_headers(r, &h);
+  add_common_headers_for(r, req, &h);
   wire_headers_add_cstr(&h, "content-type", enc == ENC_JSON ? "application/json" : "application/x-protobuf", NULL);
   if (rc < 0)
     wire_exchange_respond(ex, 500, &h, NULL, 0, NULL);

@@ -1,33 +1,26 @@
 /* attrs.c — canonical attribute sets: sort, dedup (last wins), hash, store, compare (see attrs.h).
  *
  * This runs on every measurement recorded with attributes, so it is written for small sets (1-8 entries):
- * one strlen (libc's vectorised one) and one inlined XXH3 per string, comparing with overlapping word loads
- * of known lengths, no sorting unless a lookup misses, and no allocation. */
+ * one strlen (libc's vectorised one) per string, then hashing and comparing with overlapping word loads of
+ * the known length, no sorting unless a lookup misses, and no allocation. */
 #include "sdk/src/attrs.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "sdk/src/log.h"
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
 
 #define MIX_K1 0x9E3779B97F4A7C15ULL
 #define MIX_K2 0xC2B2AE3D27D4EB4FULL
 
-static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-
-static inline uint64_t mix_word(uint64_t h, uint64_t w) { return rotl64((h ^ w) * MIX_K1, 29); }
 
 static inline uint64_t load8(const char *p) {
   uint64_t w;
   memcpy(&w, p, 8);
   return w;
 }
-
-/* Hash of n bytes: XXH3 (inlined; one call per string, after one strlen). */
-static inline uint64_t hash_bytes(const char *p, size_t n, uint64_t seed) { return XXH3_64bits_withSeed(p, n, seed); }
 
 static inline uint32_t load4(const char *p) {
   uint32_t w;
@@ -47,6 +40,37 @@ static inline bool bytes_equal(const char *a, const char *b, size_t n) {
   if (n >= 4) return load4(a) == load4(b) && load4(a + n - 4) == load4(b + n - 4);
   if (n == 0) return true;
   return a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1];
+}
+
+/* 64x64->128-bit multiply folded to 64 bits (the wyhash mixer). */
+static inline uint64_t mum(uint64_t a, uint64_t b) {
+  __uint128_t r = (__uint128_t)a * b;
+  return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* Hash of n bytes (a length known from strlen), wyhash-style: one folded multiply per 16 bytes, read with
+ * overlapping loads so nothing past the string is touched. The chunks are independent (summed), so the
+ * multiplies pipeline instead of forming one long dependency chain per string; per-pair hashes are then summed
+ * over the set and the sum finalized once (finalize()). A collision only costs an exact comparison. */
+static inline uint64_t hash_bytes(uint64_t seed, const char *p, size_t n) {
+  uint64_t a, b;
+  if (n <= 16) {
+    if (n >= 8) {
+      a = load8(p);
+      b = load8(p + n - 8);
+    } else if (n >= 4) {
+      a = load4(p);
+      b = load4(p + n - 4);
+    } else {
+      a = n ? (uint64_t)(uint8_t)p[0] << 16 | (uint64_t)(uint8_t)p[n / 2] << 8 | (uint8_t)p[n - 1] : 0;
+      b = 0;
+    }
+    return mum(a ^ MIX_K1 ^ n, b ^ seed);
+  }
+  uint64_t acc = n;
+  size_t i = 0;
+  for (; i + 16 < n; i += 16) acc += mum(load8(p + i) ^ (MIX_K1 + i), load8(p + i + 8) ^ seed);
+  return acc + mum(load8(p + n - 16) ^ (MIX_K1 + i), load8(p + n - 8) ^ seed);
 }
 
 static inline size_t padded(size_t len) { return (len + 8) & ~(size_t)7; } /* len + NUL, rounded up to 8 */
@@ -91,10 +115,10 @@ void otelc_attrs_prepare(const otelc_attr *in, size_t n, const otelc_allow_list 
     if (allow && !allowed(allow, a->key, (uint32_t)klen)) continue;
     otelc_attr_ref *r = &out->a[m++];
     r->key = a->key;
-    r->klen = (uint32_t)klen;
-    r->type = (uint32_t)a->type;
+    r->klen = (uint16_t)klen;
+    r->type = (uint16_t)a->type;
     r->vlen = 0;
-    uint64_t ph = hash_bytes(a->key, klen, MIX_K2);
+    uint64_t hk = hash_bytes(MIX_K2, a->key, klen), hv;
     switch (a->type) {
     case OTELC_ATTR_STRING: {
       const char *sv = a->v.s ? a->v.s : "";
@@ -103,24 +127,25 @@ void otelc_attrs_prepare(const otelc_attr *in, size_t n, const otelc_allow_list 
         m--;
         continue;
       }
-      ph = mix_word(ph ^ OTELC_ATTR_STRING, hash_bytes(sv, vlen, 0));
+      hv = hash_bytes(MIX_K1, sv, vlen);
       r->v.s = sv;
       r->vlen = (uint32_t)vlen;
       size += padded(vlen);
       break;
     }
-    case OTELC_ATTR_INT: r->v.i = a->v.i; ph = mix_word(ph ^ OTELC_ATTR_INT, r->v.bits); break;
-    case OTELC_ATTR_DOUBLE: r->v.d = a->v.d; ph = mix_word(ph ^ OTELC_ATTR_DOUBLE, r->v.bits); break;
+    case OTELC_ATTR_INT: r->v.i = a->v.i; hv = r->v.bits; break;
+    case OTELC_ATTR_DOUBLE: r->v.d = a->v.d; hv = r->v.bits; break;
     default: {
       uint8_t byte; /* read as a byte: a bool holding another value would be undefined behaviour */
       memcpy(&byte, &a->v.b, 1);
       r->v.bits = byte != 0;
-      ph = mix_word(ph ^ OTELC_ATTR_BOOL, r->v.bits);
+      hv = r->v.bits;
       break;
     }
     }
     size += padded(klen);
-    r->pair_hash = ph; /* mixed enough for a sum: the set hash is finalized once below */
+    /* key and value hashes are independent (computed in parallel); one more multiply ties them together */
+    r->pair_hash = mum(hk ^ MIX_K2, hv ^ MIX_K1 ^ ((uint64_t)a->type << 56));
     h += r->pair_hash;
   }
   out->n = m;
@@ -180,8 +205,25 @@ void otelc_attrs_store(const otelc_attrs_prepared *p, void *dst) {
   }
 }
 
+/* vlen, klen and type as one word (the same layout in otelc_attr_ref and otelc_sattr). */
+static inline uint64_t ref_meta(const otelc_attr_ref *r) {
+  uint64_t w;
+  memcpy(&w, &r->vlen, 8);
+  return w;
+}
+static inline uint64_t sattr_meta(const otelc_sattr *s) {
+  uint64_t w;
+  memcpy(&w, &s->vlen, 8);
+  return w;
+}
+_Static_assert(offsetof(otelc_attr_ref, klen) - offsetof(otelc_attr_ref, vlen) == 4 &&
+                   offsetof(otelc_attr_ref, type) - offsetof(otelc_attr_ref, vlen) == 6 &&
+                   offsetof(otelc_sattr, klen) - offsetof(otelc_sattr, vlen) == 4 &&
+                   offsetof(otelc_sattr, type) - offsetof(otelc_sattr, vlen) == 6,
+               "otelc_attr_ref and otelc_sattr must share the (vlen, klen, type) layout");
+
+/* Exact comparison of an input entry with a stored one whose (vlen, klen, type) already matched. */
 static inline bool ref_matches(const otelc_attr_ref *r, const otelc_sattr *s) {
-  if (r->klen != s->klen || r->type != s->type || r->vlen != s->vlen) return false;
   if (r->type == OTELC_ATTR_STRING) {
     if (!bytes_equal(r->v.s, s->v.s, r->vlen)) return false;
   } else if (r->v.bits != s->v.bits) {
@@ -191,16 +233,18 @@ static inline bool ref_matches(const otelc_attr_ref *r, const otelc_sattr *s) {
 }
 
 bool otelc_attrs_equal(const otelc_attrs_prepared *p, const otelc_sattr *stored, uint32_t n_stored) {
-  if (p->n != n_stored) return false;
+  size_t n = p->n;
+  if (n != n_stored) return false;
   uint64_t used = 0; /* stored entries already matched: a bijection, so a repeated key never matches */
-  for (size_t i = 0; i < p->n; i++) {
+  for (size_t i = 0; i < n; i++) {
     const otelc_attr_ref *r = &p->a[i];
-    size_t j = i; /* inputs usually come in the same order every time: try the same position first */
-    if (!ref_matches(r, &stored[j])) {
-      for (j = 0; j < p->n; j++) {
-        if (!(used & (1ULL << j)) && ref_matches(r, &stored[j])) break;
+    uint64_t meta = ref_meta(r);
+    size_t j = i; /* the same position first (inputs in key order), then the others */
+    if (!(sattr_meta(&stored[j]) == meta && ref_matches(r, &stored[j]))) {
+      for (j = 0; j < n; j++) {
+        if (j != i && sattr_meta(&stored[j]) == meta && ref_matches(r, &stored[j])) break;
       }
-      if (j == p->n) return false;
+      if (j == n) return false;
     }
     if (used & (1ULL << j)) return false;
     used |= 1ULL << j;

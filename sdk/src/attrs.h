@@ -42,9 +42,10 @@ typedef struct otelc_attr_ref {
     bool b;
   } v;
   uint64_t pair_hash; /* hash of (key, type, value) */
-  uint32_t klen;
+  /* the same three fields, in the same order, as otelc_sattr's tail: compared as one 64-bit word */
   uint32_t vlen;   /* strings */
-  uint32_t type;
+  uint16_t klen;
+  uint16_t type;
 } otelc_attr_ref;
 
 typedef struct otelc_attrs_prepared {

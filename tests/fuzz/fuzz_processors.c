@@ -21,6 +21,8 @@
 #include "receiver/processors/filter.h"
 #include "receiver/processors/resource.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 #define MAX_MESSAGE (1u << 20)
 #define ARENA_LIMIT (32u << 20)
 

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# bench_preload.sh — the preload shim's overhead on a real server: nginx (Debian package, one worker) serving a
+# 100-byte file to `wrk -c32` on keep-alive connections, with and without LD_PRELOAD=libotelc-preload.so,
+# alternated in one run (ROUNDS rounds of DURATION seconds each way), plus bench_preload (per-exchange cost
+# inside one process) plain and under the shim. Prints requests/s and p99 latency per run, the medians, and
+# the differences. Nothing is asserted.
+#
+#   bench/bench_preload.sh [build-dir]        (a Release build without sanitizers: numbers worth recording)
+#   ROUNDS=5 DURATION=10 bench/bench_preload.sh build/rel
+set -euo pipefail
+build=${1:-build/rel}
+shim=$(realpath "$build/autoinstr/libotelc-preload.so")
+micro="$build/bench/bench_preload"
+rounds=${ROUNDS:-5}
+duration=${DURATION:-8}
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+command -v wrk >/dev/null || { echo "wrk is not installed (scripts/setup.sh --test)"; exit 1; }
+[ -x "$NGINX" ] || { echo "nginx is not installed (scripts/setup.sh --test)"; exit 1; }
+if readelf -d "$shim" | grep -q libasan; then
+  echo "warning: $shim is a sanitizer build; its figures mean nothing" >&2
+  export ASAN_OPTIONS=detect_leaks=0:verify_asan_link_order=0
+  shim="$(gcc -print-file-name=libasan.so) $shim"
+fi
+
+tmp=$(mktemp -d)
+nginx_pid="" sink_pid=""
+cleanup() {
+  [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null || true
+  [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# Where the shim exports: the tests' OTLP sink when python3-protobuf is there, else nowhere (recording still runs).
+export_env=(OTEL_METRICS_EXPORTER=none)
+if /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null; then
+  mkdir -p "$tmp/sink"
+  /usr/bin/python3 "$(dirname "$0")/../tests/integration/autoinstr_otlp_sink.py" "$(dirname "$0")/../proto" \
+    "$tmp/sink" >/dev/null 2>&1 &
+  sink_pid=$!
+  for _ in $(seq 1 100); do [ -s "$tmp/sink/port" ] && break; sleep 0.1; done
+  export_env=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$(cat "$tmp/sink/port")" OTEL_METRIC_EXPORT_INTERVAL=5000)
+fi
+
+mkdir -p "$tmp/www" "$tmp/logs" "$tmp/temp"
+head -c 100 /dev/zero | tr '\0' 'x' >"$tmp/www/index.html"
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$tmp/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid $tmp/nginx.pid;
+error_log $tmp/logs/error.log error;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/temp/body;
+  proxy_temp_path $tmp/temp/proxy;
+  fastcgi_temp_path $tmp/temp/fastcgi;
+  uwsgi_temp_path $tmp/temp/uwsgi;
+  scgi_temp_path $tmp/temp/scgi;
+  sendfile on;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$port; root $tmp/www; }
+}
+CONF
+
+start_nginx() { # "" or the LD_PRELOAD value
+  if [ -n "$1" ]; then
+    env LD_PRELOAD="$1" "${export_env[@]}" "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/logs/error.log" &
+  else
+    "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/logs/error.log" &
+  fi
+  nginx_pid=$!
+  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.1; done
+  echo "nginx did not start"; cat "$tmp/logs/error.log"; exit 1
+}
+stop_nginx() {
+  kill -QUIT "$nginx_pid" 2>/dev/null || true
+  wait "$nginx_pid" 2>/dev/null || true
+  nginx_pid=""
+}
+
+# wrk's "Requests/sec" and its 99% latency in microseconds.
+run_wrk() {
+  local out
+  out=$(wrk -t1 -c32 -d"${duration}s" --latency "http://127.0.0.1:$port/index.html")
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else {sub(/s/,"",v); print v*1e6}}' <<<"$out")
+  echo "$rps $p99"
+}
+
+echo "nginx 1 worker, 100-byte file, wrk -t1 -c32 -d${duration}s keep-alive, $rounds rounds alternated"
+: >"$tmp/plain" ; : >"$tmp/shim"
+for r in $(seq 1 "$rounds"); do
+  for mode in plain shim; do
+    if [ "$mode" = shim ]; then start_nginx "$shim"; else start_nginx ""; fi
+    wrk -t1 -c32 -d1s "http://127.0.0.1:$port/index.html" >/dev/null # warm-up
+    res=$(run_wrk)
+    stop_nginx
+    echo "$res" >>"$tmp/$mode"
+    printf 'round %d %-5s %10s req/s  p99 %8s us\n' "$r" "$mode" $res
+  done
+done
+/usr/bin/python3 - "$tmp/plain" "$tmp/shim" <<'PY'
+import statistics, sys
+def load(p):
+    rows = [tuple(map(float, l.split())) for l in open(p) if l.strip()]
+    return statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
+(pr, pl), (sr, sl) = load(sys.argv[1]), load(sys.argv[2])
+print("median plain %.0f req/s p99 %.0f us | shim %.0f req/s p99 %.0f us" % (pr, pl, sr, sl))
+print("throughput change %+.2f %% | p99 added %+.0f us" % ((sr - pr) / pr * 100, sl - pl))
+PY
+if [ -x "$micro" ]; then
+  echo "bench_preload (one process, loopback):"
+  echo "  plain:"; "$micro" | sed 's/^/    /'
+  echo "  shim:";  env LD_PRELOAD="$shim" OTEL_METRICS_EXPORTER=none "$micro" | sed 's/^/    /'
+fi

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# autoinstr_host_safety.sh — what the preload shim must never do to its host: start a thread in a program that
+# serves no HTTP, change output, errno or exit codes, touch a protocol it does not understand; and how it
+# steps aside: OTELC_AUTOINSTR=off, an unusable configuration (one stderr line, the server keeps serving).
+source "$(dirname "$0")/autoinstr_lib.bash"
+preload_setup safety
+passed=0
+ok() { passed=$((passed + 1)); echo "ok - $*"; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+# Programs that serve no HTTP: same output, same exit status, no extra thread.
+out=$(env "${shim_env[@]}" sh -c 'printf "a b\n" | tr a-z A-Z; exit 3') && st=0 || st=$?
+[ "$out" = "A B" ] && [ "$st" = 3 ] || fail "shell pipeline output/exit changed: '$out' $st"
+ok "a shell pipeline is unchanged (output and exit status)"
+threads=$(env "${shim_env[@]}" $PY -c '
+import os, socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+c = socket.create_connection(s.getsockname()); a, _ = s.accept()
+c.sendall(b"not http at all\r\n"); print(a.recv(100) == b"not http at all\r\n", end=" ")
+a.close(); c.close(); s.close()
+print(len(os.listdir("/proc/self/task")))')
+[ "$threads" = "True 1" ] || fail "non-HTTP process: '$threads' (want 'True 1': bytes intact, one thread)"
+ok "a process that accepts a non-HTTP connection keeps its bytes and gets no thread"
+
+# errno and return values through the interposers (EBADF, EAGAIN, ECONNRESET-free EOF, a 0-byte read).
+res=$(env "${shim_env[@]}" $PY -c '
+import errno, os, socket
+r = []
+try: os.read(987, 1)
+except OSError as e: r.append(e.errno == errno.EBADF)
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+c = socket.create_connection(s.getsockname()); a, _ = s.accept(); a.setblocking(False)
+try: a.recv(10)
+except BlockingIOError as e: r.append(e.errno == errno.EAGAIN)
+c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"); c.close()
+a.setblocking(True); data = a.recv(100); r.append(data.startswith(b"GET")); r.append(a.recv(10) == b"")
+try: os.close(a.fileno()); os.close(a.fileno())
+except OSError as e: r.append(e.errno == errno.EBADF)
+a.detach()
+print(all(r), len(r))')
+[ "$res" = "True 5" ] || fail "errno/return values: $res"
+ok "errno and return values are preserved (EBADF, EAGAIN, EOF, double close)"
+
+# OTELC_AUTOINSTR=off: the server serves, nothing is exported. (The process above did serve one HTTP request
+# and exported it at exit: start from a clean summary.)
+rm -f "$tmp/sink/summary"
+mkdir -p "$tmp/www"; echo hi >"$tmp/www/index.html"; cd "$tmp/www"
+port=$(preload_free_port)
+shim_env+=(OTELC_AUTOINSTR=off)
+preload_start_shim "$port" $PY -m http.server -p HTTP/1.1 "$port" --bind 127.0.0.1
+[ "$(curl -s "http://127.0.0.1:$port/index.html")" = hi ] || fail "server under OTELC_AUTOINSTR=off"
+sleep 1
+[ ! -e "$tmp/sink/summary" ] || fail "OTELC_AUTOINSTR=off still exported"
+grep -q 'otelc-preload' "$tmp/server.log" && fail "OTELC_AUTOINSTR=off wrote to stderr"
+preload_stop
+ok "OTELC_AUTOINSTR=off: nothing exported, nothing logged"
+unset 'shim_env[${#shim_env[@]}-1]'
+
+# An endpoint the shim cannot use (gRPC): one line on stderr, the server keeps serving untouched.
+preload_start_shim "$port" env OTEL_EXPORTER_OTLP_PROTOCOL=grpc $PY -m http.server -p HTTP/1.1 "$port" --bind 127.0.0.1
+for _ in 1 2 3; do [ "$(curl -s "http://127.0.0.1:$port/index.html")" = hi ] || fail "server after disable"; done
+sleep 0.5
+n=$(grep -c '^otelc-preload: disabled:' "$tmp/server.log" || true)
+[ "$n" = 1 ] || { cat "$tmp/server.log"; fail "want exactly one 'disabled' line, got $n"; }
+preload_stop
+ok "an unusable configuration disables the shim with one stderr line; the server keeps serving"
+echo "autoinstr_host_safety: $passed passed"
