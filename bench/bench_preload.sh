@@ -83,14 +83,27 @@ stop_nginx() {
   nginx_pid=""
 }
 
-# wrk's "Requests/sec" and its 99% latency in microseconds.
+# CPU time (user + system, clock ticks) the nginx worker has used so far.
+worker_ticks() {
+  local w
+  w=$(pgrep -P "$nginx_pid" | head -1)
+  awk '{print $14 + $15}' "/proc/$w/stat"
+}
+
+# wrk's "Requests/sec", its 99% latency in microseconds, and the worker's CPU microseconds per request: the
+# figure least disturbed by other load on the machine.
 run_wrk() {
-  local out
+  local out t0 t1
+  t0=$(worker_ticks)
   out=$(wrk -t1 -c32 -d"${duration}s" --latency "http://127.0.0.1:$port/index.html")
-  local rps p99
+  t1=$(worker_ticks)
+  local rps p99 reqs
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
   p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else {sub(/s/,"",v); print v*1e6}}' <<<"$out")
-  echo "$rps $p99"
+  local cpu
+  cpu=$(awk -v t="$((t1 - t0))" -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
+  echo "$rps $p99 $cpu"
 }
 
 echo "nginx 1 worker, 100-byte file, wrk -t1 -c32 -d${duration}s keep-alive, $rounds rounds alternated"
@@ -102,17 +115,19 @@ for r in $(seq 1 "$rounds"); do
     res=$(run_wrk)
     stop_nginx
     echo "$res" >>"$tmp/$mode"
-    printf 'round %d %-5s %10s req/s  p99 %8s us\n' "$r" "$mode" $res
+    printf 'round %d %-5s %10s req/s  p99 %8s us  worker CPU %6s us/request\n' "$r" "$mode" $res
   done
 done
 /usr/bin/python3 - "$tmp/plain" "$tmp/shim" <<'PY'
 import statistics, sys
 def load(p):
     rows = [tuple(map(float, l.split())) for l in open(p) if l.strip()]
-    return statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
-(pr, pl), (sr, sl) = load(sys.argv[1]), load(sys.argv[2])
-print("median plain %.0f req/s p99 %.0f us | shim %.0f req/s p99 %.0f us" % (pr, pl, sr, sl))
-print("throughput change %+.2f %% | p99 added %+.0f us" % ((sr - pr) / pr * 100, sl - pl))
+    return [statistics.median(r[i] for r in rows) for i in range(3)]
+(pr, pl, pc), (sr, sl, sc) = load(sys.argv[1]), load(sys.argv[2])
+print("median plain %.0f req/s p99 %.0f us cpu %.2f us/req | shim %.0f req/s p99 %.0f us cpu %.2f us/req"
+      % (pr, pl, pc, sr, sl, sc))
+print("throughput change %+.2f %% | p99 added %+.0f us | worker CPU added %+.2f us/request (%+.1f %%)"
+      % ((sr - pr) / pr * 100, sl - pl, sc - pc, (sc - pc) / pc * 100))
 PY
 if [ -x "$micro" ]; then
   echo "bench_preload (one process, loopback):"

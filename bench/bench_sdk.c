@@ -135,11 +135,16 @@ static void bench_calls(void) {
 
 #define NSERIES 10000
 
+/* The routes "/api/item/<i>" for i in [0, 2 * NSERIES), formatted once, outside every timed region. */
+static char g_routes[2 * NSERIES][24];
+
+static void make_routes(void) {
+  for (int i = 0; i < 2 * NSERIES; i++) snprintf(g_routes[i], sizeof g_routes[i], "/api/item/%d", i);
+}
+
 static void add_series(otelc_instrument *in, int base, int n, bool histogram) {
-  char route[32];
   for (int i = base; i < base + n; i++) {
-    snprintf(route, sizeof route, "/api/item/%d", i);
-    otelc_attr attrs[] = {OTELC_ATTR_STR("http.request.method", "GET"), OTELC_ATTR_STR("http.route", route),
+    otelc_attr attrs[] = {OTELC_ATTR_STR("http.request.method", "GET"), OTELC_ATTR_STR("http.route", g_routes[i]),
                           OTELC_ATTR_INT("http.response.status_code", 200)};
     if (histogram) otelc_record_f64(in, 42.0, attrs, 3);
     else otelc_add_u64(in, 1, attrs, 3);
@@ -147,6 +152,7 @@ static void add_series(otelc_instrument *in, int base, int n, bool histogram) {
 }
 
 static void bench_series(void) {
+  make_routes();
   otelc_meter_provider *mp = provider();
   otelc_meter *m = otelc_meter_get(mp, "bench", NULL, NULL);
 
@@ -159,8 +165,7 @@ static void bench_series(void) {
   double t0 = now_s();
   add_series(c, NSERIES, NSERIES, false);
   double dt = now_s() - t0;
-  printf("new series with %d present (3 attributes): %6.0f ns/op (incl. formatting the route)\n", NSERIES,
-         dt * 1e9 / NSERIES);
+  printf("new series with %d present (3 attributes): %6.0f ns/op\n", NSERIES, dt * 1e9 / NSERIES);
 
   otelc_instrument *h = otelc_histogram(m, "series.hist", NULL);
   heap0 = heap_used();

@@ -32,5 +32,6 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/otelcConfigVersion.cmake 
 install(FILES ${PROJECT_BINARY_DIR}/otelcConfig.cmake ${PROJECT_BINARY_DIR}/otelcConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/otelc)
 
+file(RELATIVE_PATH OTELC_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
 configure_file(${PROJECT_SOURCE_DIR}/cmake/otelc.pc.in ${PROJECT_BINARY_DIR}/otelc.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/otelc.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -4,8 +4,8 @@
  *   jobs.done{queue="mail"} sum(int,monotonic,cumulative) 42
  *   job.duration{queue="mail"} histogram(delta) count=3 sum=1.25 min=0.25 max=0.5 le5=3 le10=0 ... inf=0
  *
- * Writes to a FILE* the caller keeps (stdout, stderr or a file); each batch is written under the stream's
- * lock and flushed. */
+ * Writes to a FILE* the caller keeps (stdout, stderr or a file); each batch is decoded from its bytes (into
+ * an arena freed after printing), written under the stream's lock and flushed. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,8 +111,21 @@ static void print_metric(FILE *f, const otlp_metric *m) {
 
 static otelc_export_result console_export(otelc_exporter *self, const otelc_export_batch *batch, int64_t deadline) {
   FILE *f = self->user;
+  (void)deadline;
+  /* The SDK hands over bytes only (batch->request is NULL): decode them into an arena for printing. */
   const otlp_request *req = batch->request;
-  if (!req) return OTELC_EXPORT_FAILURE;
+  otlp_arena arena;
+  otlp_arena_init(&arena, 0);
+  if (!req) {
+    wire_err err;
+    wire_err_clear(&err);
+    req = wire_otlp_decode_request(batch->data, batch->len, 0, &arena, &err);
+    if (!req) {
+      fprintf(stderr, "otelc console exporter: the batch does not decode: %s\n", err.msg);
+      otlp_arena_free(&arena);
+      return OTELC_EXPORT_FAILURE;
+    }
+  }
   flockfile(f);
   for (size_t r = 0; r < req->n_resource_metrics; r++) {
     const otlp_resource_metrics *rm = req->resource_metrics[r];
@@ -126,6 +139,7 @@ static otelc_export_result console_export(otelc_exporter *self, const otelc_expo
   }
   fflush(f);
   funlockfile(f);
+  otlp_arena_free(&arena);
   return ferror(f) ? OTELC_EXPORT_FAILURE : OTELC_EXPORT_SUCCESS;
 }
 

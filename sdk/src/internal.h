@@ -170,10 +170,10 @@ struct otelc_meter_provider {
 
   /* collection (collect_mu) */
   pthread_mutex_t collect_mu;
-  otelc_arena arena;          /* the protobuf-c structs of one collection */
+  otelc_arena arena;          /* scratch space of one collection */
   otelc_arena res_arena;      /* the resource message (rebuilt after fork) */
   otlp_resource *resource_pb;
-  wire_buf encoded;           /* reused across collections */
+  wire_buf encoded;           /* the encoded request, reused across collections */
   uint64_t start_ns;          /* wall clock: start of cumulative streams (creation, or fork in a child) */
   uint64_t last_collect_ns;   /* wall clock: end of the previous collection (start of delta points) */
   uint32_t epoch;             /* observation epoch, one per collection */
@@ -243,8 +243,9 @@ int otelc_resource_build(otelc_meter_provider *p);
 int otelc_resource_parse_list(const char *s, void (*fn)(void *ctx, const char *key, const char *value), void *ctx);
 
 /* collect.c */
-/* Collects every instrument into an ExportMetricsServiceRequest in p->arena (caller holds collect_mu). */
-otlp_request *otelc_collect(otelc_meter_provider *p, size_t *n_metrics, size_t *n_points);
+/* Collects every instrument and appends the encoded ExportMetricsServiceRequest to `out` (caller holds
+ * collect_mu). Returns 0, or -1 when out of memory (the export is skipped; `out` holds garbage). */
+int otelc_collect(otelc_meter_provider *p, wire_buf *out, size_t *n_metrics, size_t *n_points);
 
 /* reader.c */
 int otelc_reader_start(otelc_meter_provider *p);

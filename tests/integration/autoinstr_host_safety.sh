@@ -8,6 +8,15 @@ passed=0
 ok() { passed=$((passed + 1)); echo "ok - $*"; }
 fail() { echo "FAIL: $*"; exit 1; }
 
+# The shim brings no library of its own into its host: libc (and libm), plus the sanitizer runtime in an
+# ASan build; never libssl, libnghttp2, libc-ares, libprotobuf-c, libuv or zlib. Only interposers are exported.
+extra=$(readelf -d "$shim" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}' |
+        grep -vE '^(libc\.so|libm\.so|libasan\.so|libubsan\.so|ld-linux)' || true)
+[ -z "$extra" ] || fail "the shim depends on: $extra"
+exported=$(nm -D --defined-only "$shim" | awk '{print $3}' | grep -vE '^(accept4?|read|readv|recv|recvfrom|recvmsg|write|writev|send|sendto|sendmsg|sendfile(64)?|close|shutdown|dup[23]?|fork|syscall|_exit|_Exit|SSL_(read|write)(_ex)?)$' || true)
+[ -z "$exported" ] || fail "the shim exports more than its interposers: $exported"
+ok "the shim needs only libc and exports only its interposers"
+
 # Programs that serve no HTTP: same output, same exit status, no extra thread.
 out=$(env "${shim_env[@]}" sh -c 'printf "a b\n" | tr a-z A-Z; exit 3') && st=0 || st=$?
 [ "$out" = "A B" ] && [ "$st" = 3 ] || fail "shell pipeline output/exit changed: '$out' $st"

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "google/rpc/status.pb-c.h"
+#include "testcerts.h"
 #include "wire/gzip.h"
 
 #define PB "application/x-protobuf"
@@ -414,6 +415,123 @@ static void slow_client_does_not_block_others(void) {
   capture_reset();
 }
 
+static void cors_preflight_and_origin(void) {
+  capture_reset();
+  harness h;
+  const char *yaml =
+      "receivers:\n"
+      "  otlp:\n"
+      "    protocols:\n"
+      "      http:\n"
+      "        endpoint: 127.0.0.1:0\n"
+      "        cors: {allowed_origins: ['https://*.example.com'], allowed_headers: [X-Custom], max_age: 600}\n"
+      "exporters:\n"
+      "  debug:\n"
+      "service:\n"
+      "  pipelines:\n"
+      "    metrics: {receivers: [otlp], exporters: [debug]}\n";
+  if (harness_start(&h, yaml) < 0) return;
+  uint16_t hport;
+  harness_ports(&h, "otlp", NULL, &hport);
+  wire_client *c = http_client(hport, WIRE_CLIENT_H1);
+  wire_http_request req;
+  wire_http_request_init(&req, 0, 0);
+  wire_http_request_set_target(&req, "OPTIONS", "/v1/metrics", NULL, NULL);
+  wire_headers_add_cstr(&req.headers, "origin", "https://app.example.com", NULL);
+  wire_headers_add_cstr(&req.headers, "access-control-request-method", "POST", NULL);
+  wire_http_response resp;
+  wire_http_response_init(&resp, 0, 0);
+  CHECK(wire_client_do(c, &req, &resp, deadline_ms(5000), NULL) == 0);
+  CHECK_EQ(resp.status, 204);
+  CHECK_STR(wire_headers_get(&resp.headers, "access-control-allow-origin"), "https://app.example.com");
+  CHECK_STR(wire_headers_get(&resp.headers, "access-control-allow-methods"), "POST");
+  CHECK_CONTAINS(wire_headers_get(&resp.headers, "access-control-allow-headers"), "X-Custom");
+  CHECK_STR(wire_headers_get(&resp.headers, "access-control-max-age"), "600");
+  /* another origin: no CORS headers */
+  wire_headers_set(&req.headers, "origin", "https://evil.test", NULL);
+  wire_http_response_reset(&resp);
+  CHECK(wire_client_do(c, &req, &resp, deadline_ms(5000), NULL) == 0);
+  CHECK(wire_headers_get(&resp.headers, "access-control-allow-origin") == NULL);
+  wire_http_request_free(&req);
+  /* the POST itself carries the header */
+  wire_http_response_reset(&resp);
+  http_do(c, "POST", "/v1/metrics", PB, sample_pb.data, sample_pb.len, "origin", "https://app.example.com", &resp);
+  CHECK_EQ(resp.status, 200);
+  CHECK_STR(wire_headers_get(&resp.headers, "access-control-allow-origin"), "https://app.example.com");
+  wire_http_response_free(&resp);
+  wire_client_free(c);
+  harness_stop(&h);
+  capture_reset();
+}
+
+/* TLS on both protocols, with client certificates required (mTLS). */
+static void tls_and_mtls(void) {
+  test_certs certs;
+  if (test_certs_make(&certs) < 0) {
+    test_fail(__FILE__, __LINE__, "cannot make test certificates");
+    return;
+  }
+  capture_reset();
+  char yaml[4096];
+  snprintf(yaml, sizeof yaml,
+           "receivers:\n"
+           "  otlp:\n"
+           "    protocols:\n"
+           "      grpc:\n"
+           "        endpoint: 127.0.0.1:0\n"
+           "        tls: {cert_file: %s, key_file: %s, client_ca_file: %s}\n"
+           "      http:\n"
+           "        endpoint: 127.0.0.1:0\n"
+           "        tls: {cert_file: %s, key_file: %s}\n"
+           "exporters:\n"
+           "  debug:\n"
+           "service:\n"
+           "  pipelines:\n"
+           "    metrics: {receivers: [otlp], exporters: [debug]}\n",
+           certs.server_cert, certs.server_key, certs.ca, certs.server_cert, certs.server_key);
+  harness h;
+  if (harness_start(&h, yaml) < 0) return;
+  uint16_t gport, hport;
+  harness_ports(&h, "otlp", &gport, &hport);
+  char ep[64];
+  wire_err err = {0};
+  /* HTTPS */
+  wire_tls_config tls = {.ca_file = certs.ca};
+  snprintf(ep, sizeof ep, "https://127.0.0.1:%u", hport);
+  wire_client_config cc = {.endpoint = ep, .tls = &tls};
+  wire_client *c = wire_client_new(&cc, &err);
+  CHECK_MSG(c != NULL, "%s", err.msg);
+  wire_http_response resp;
+  wire_http_response_init(&resp, 0, 0);
+  if (c) http_do(c, "POST", "/v1/metrics", PB, sample_pb.data, sample_pb.len, NULL, NULL, &resp);
+  CHECK_EQ(resp.status, 200);
+  wire_http_response_free(&resp);
+  wire_client_free(c);
+  /* gRPC with a client certificate: accepted */
+  snprintf(ep, sizeof ep, "127.0.0.1:%u", gport);
+  wire_tls_config mtls = {.ca_file = certs.ca, .cert_file = certs.client_cert, .key_file = certs.client_key};
+  wire_client_config gc = {.endpoint = ep, .tls = &mtls, .force_tls = true, .proto = WIRE_CLIENT_H2};
+  wire_client *g = wire_client_new(&gc, &err);
+  CHECK_MSG(g != NULL, "%s", err.msg);
+  wire_grpc_result r;
+  wire_grpc_result_init(&r);
+  if (g) CHECK(grpc_export(g, sample_pb.data, sample_pb.len, NULL, NULL, &r) == 0);
+  CHECK_EQ(r.code, WIRE_GRPC_OK);
+  wire_grpc_result_free(&r);
+  wire_client_free(g);
+  /* ... and without one: refused */
+  gc.tls = &tls;
+  g = wire_client_new(&gc, &err);
+  wire_grpc_result_init(&r);
+  if (g) CHECK(grpc_export(g, sample_pb.data, sample_pb.len, NULL, NULL, &r) < 0);
+  CHECK(r.code == WIRE_GRPC_UNAVAILABLE);
+  wire_grpc_result_free(&r);
+  wire_client_free(g);
+  CHECK(wait_points("debug", 2 * SAMPLE_FULL_POINTS, 5000));
+  harness_stop(&h);
+  capture_reset();
+}
+
 int main(void) {
   otlp_request *req = sample_otlp_full();
   encode_sample(req, &sample_pb);
@@ -425,6 +543,8 @@ int main(void) {
   RUN(memory_limiter_refuses);
   RUN(bearer_token_auth);
   RUN(slow_client_does_not_block_others);
+  RUN(cors_preflight_and_origin);
+  RUN(tls_and_mtls);
   wire_buf_free(&sample_pb);
   return test_finish();
 }

@@ -1,13 +1,17 @@
 /* test_runtime_signals.c — the otelc-receiver binary as a process ($OTELC_BUILD_DIR/receiver/otelc-receiver):
  * data held by the batch processor survives a SIGHUP reload (the old pipelines flush into their exporter before
- * the new ones start), a bad configuration on SIGHUP is reported and the running one keeps serving, and SIGTERM
+ * the new ones start), a bad configuration on SIGHUP is reported and the running one keeps serving, a good one
+ * that cannot start (a port taken) brings the previous one back, and SIGTERM
  * drains everything and exits 0. Ports are chosen by the kernel (port 0) and read back from the log. The sink
  * is the file exporter (append mode), read back as OTLP/JSON lines. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,7 +25,8 @@
 
 static char config_path[600], out_path[600], log_path[600];
 
-static void write_config(const char *http_extra, bool broken) {
+/* health_port != 0 adds a health_check extension on that port. */
+static void write_config(const char *http_extra, bool broken, unsigned health_port) {
   char tmp[700];
   snprintf(tmp, sizeof tmp, "%s.tmp", config_path);
   FILE *f = fopen(tmp, "w");
@@ -40,6 +45,8 @@ static void write_config(const char *http_extra, bool broken) {
           "  pipelines:\n"
           "    metrics: {receivers: [otlp], processors: [batch], exporters: [file]}\n",
           http_extra, out_path);
+  if (health_port)
+    fprintf(f, "  extensions: [health_check]\nextensions:\n  health_check: {endpoint: 127.0.0.1:%u}\n", health_port);
   if (broken) fprintf(f, "    metrics/extra: {receivers: [otlp], exporters: [no_such_exporter]}\n");
   fclose(f);
   rename(tmp, config_path);
@@ -140,7 +147,7 @@ static void reload_and_drain(void) {
   snprintf(log_path, sizeof log_path, "%s/signals.log", test_tmpdir());
   unlink(out_path);
   unlink(log_path);
-  write_config("", false);
+  write_config("", false, 0);
 
   pid_t pid = fork();
   if (pid == 0) {
@@ -166,22 +173,43 @@ static void reload_and_drain(void) {
   CHECK_EQ(points_in_output(), 0); /* held by batch (1h timeout) */
 
   /* A bad configuration: reported, the old one keeps running (and keeps its data). */
-  write_config("", true);
+  write_config("", true, 0);
   kill(pid, SIGHUP);
   long bad = wait_log("Reload failed", at, 10000);
   CHECK_MSG(bad > 0, "no reload failure reported (see %s)", log_path);
   CHECK_EQ(post(port1, &pb), 200);
   CHECK_EQ(points_in_output(), 0);
 
+  /* A valid one that cannot start (its health_check port is taken): the old pipelines were stopped (and
+   * flushed), so the previous configuration starts again. */
+  int busy = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  socklen_t sl = sizeof sa;
+  CHECK(bind(busy, (struct sockaddr *)&sa, sizeof sa) == 0 && listen(busy, 1) == 0 &&
+        getsockname(busy, (struct sockaddr *)&sa, &sl) == 0);
+  write_config("", false, ntohs(sa.sin_port));
+  kill(pid, SIGHUP);
+  long back = wait_log("the previous configuration is running again", bad > 0 ? bad : at, 15000);
+  CHECK_MSG(back > 0, "no fallback to the previous configuration (see %s)", log_path);
+  close(busy);
+  CHECK_EQ(points_in_output(), 4 * SAMPLE_FULL_POINTS);
+  unsigned port_back = http_port_after(bad > 0 ? bad : at);
+  /* (the first "Starting HTTP server" after the failed reload is the restored one: the new config failed on
+   * its extension before its receivers started) */
+  CHECK(port_back != 0);
+  CHECK_EQ(post(port_back, &pb), 200);
+  if (back > 0) bad = back;
+
   /* A good one: the old pipelines flush into the file, the new ones start (on a new port). */
-  write_config(", include_metadata: true", false);
+  write_config(", include_metadata: true", false, 0);
   kill(pid, SIGHUP);
   long good = wait_log("Reload complete", bad > 0 ? bad : at, 15000);
   CHECK_MSG(good > 0, "no reload (see %s)", log_path);
-  CHECK_EQ(points_in_output(), 4 * SAMPLE_FULL_POINTS);
+  CHECK_EQ(points_in_output(), 5 * SAMPLE_FULL_POINTS);
   unsigned port2 = http_port_after(bad > 0 ? bad : at);
   CHECK(port2 != 0);
-  if (port2 != port1) CHECK_EQ(post(port1, &pb), -1); /* the old listener is gone */
+  if (port2 != port_back) CHECK_EQ(post(port_back, &pb), -1); /* the old listener is gone */
   for (int i = 0; i < 2; i++) CHECK_EQ(post(port2, &pb), 200);
 
   /* SIGTERM: drain and exit 0. */
@@ -196,7 +224,7 @@ static void reload_and_drain(void) {
     test_fail(__FILE__, __LINE__, "the receiver did not exit after SIGTERM");
   }
   CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-  CHECK_EQ(points_in_output(), 6 * SAMPLE_FULL_POINTS);
+  CHECK_EQ(points_in_output(), 7 * SAMPLE_FULL_POINTS);
   CHECK(wait_log("Shutdown complete", good > 0 ? good : 0, 1000) > 0);
   wire_buf_free(&pb);
 }
