@@ -114,8 +114,18 @@ static inline uint64_t finalize(uint64_t h) {
 
 uint64_t otelc_attrs_empty_hash(void) { return finalize(0); }
 
+/* The first min(n, 8) bytes of p, big-endian and zero-padded: compares like memcmp on that prefix. */
+static inline uint64_t prefix_be(const char *p, size_t n) {
+  uint64_t w = 0;
+  if (n >= 8) w = load8(p);
+  else memcpy(&w, p, n);
+  return __builtin_bswap64(w);
+}
+
 /* Key order: memcmp order, then the shorter first. */
 static inline int ref_cmp(const otelc_attr_ref *a, const otelc_attr_ref *b) {
+  uint64_t pa = prefix_be(a->key, a->klen), pb = prefix_be(b->key, b->klen);
+  if (pa != pb) return pa < pb ? -1 : 1;
   int c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
   if (c) return c;
   return a->klen < b->klen ? -1 : a->klen > b->klen ? 1 : 0;

@@ -425,10 +425,14 @@ otelc_srec *otelc_series_get(otelc_instrument *in, otelc_attrs_prepared *p) {
   if (s) return s;
   if (!p->canonical) {
     /* A miss: maybe a repeated key (whose raw hash differs), maybe a new series. Both need the canonical
-     * form, which may find an existing series after all. */
+     * form, which may find an existing series after all. The hash is order-independent, so only a set that
+     * lost a repeated key needs a second probe. */
+    size_t n = p->n;
     otelc_attrs_canonicalize(p);
-    s = table_find(in, atomic_load_explicit(&in->table, memory_order_acquire), p);
-    if (s) return s;
+    if (p->n != n) {
+      s = table_find(in, atomic_load_explicit(&in->table, memory_order_acquire), p);
+      if (s) return s;
+    }
   }
   return series_insert(in, p);
 }

@@ -35,11 +35,14 @@ rl_init() {
   rm -rf "$RL_TMP"
   mkdir -p "$RL_TMP"
   trap rl_cleanup EXIT
-  # Keep ASan quiet about leaks at exit of killed processes; the unit tests check leaks.
-  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0}
+  # Under ASan: no leak report at exit of signalled processes (the unit tests check leaks), and a small
+  # quarantine, so that RSS readings reflect the receiver's memory rather than ASan's 256 MB of freed blocks.
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0:quarantine_size_mb=4:thread_local_quarantine_size_kb=64"
   for tool in curl python3; do
     command -v "$tool" >/dev/null || { echo "FAIL: $tool is required (scripts/setup.sh --test)" >&2; exit 1; }
   done
+  # The interpreter itself, not a version-manager shim (shims cost a second per start on a loaded machine).
+  RL_PY=$(command -v pyenv >/dev/null && pyenv which python3 2>/dev/null || command -v python3)
 }
 
 rl_fail() {
@@ -55,7 +58,7 @@ rl_fail() {
 
 # A port that was free a moment ago (bind to port 0 and release it).
 rl_free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  "$RL_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
 # rl_start_receiver NAME CONFIG [ARGS...]: starts otelc-receiver in the background (log in $RL_TMP/NAME.log);
@@ -115,23 +118,22 @@ rl_post_json() {
 }
 
 # rl_gauge_json METRIC FIRST COUNT: an OTLP/JSON request with one gauge METRIC holding COUNT points, point i
-# carrying attribute seq="<FIRST+i>" and value FIRST+i.
+# carrying attribute seq="<FIRST+i>" and value FIRST+i. (Plain bash: no interpreter start-up per request.)
 rl_gauge_json() {
-  python3 - "$1" "$2" "$3" <<'EOF'
-import json, sys
-name, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-pts = [{"attributes": [{"key": "seq", "value": {"stringValue": str(first + i)}}],
-        "timeUnixNano": "1700000060000000000", "asInt": str(first + i)} for i in range(count)]
-print(json.dumps({"resourceMetrics": [{"resource": {"attributes": [
-    {"key": "service.name", "value": {"stringValue": "rl-test"}}]},
-    "scopeMetrics": [{"scope": {"name": "rl"}, "metrics": [{"name": name, "gauge": {"dataPoints": pts}}]}]}]}))
-EOF
+  local name=$1 first=$2 count=$3 i pts=""
+  for ((i = first; i < first + count; i++)); do
+    pts+="${pts:+,}{\"attributes\":[{\"key\":\"seq\",\"value\":{\"stringValue\":\"$i\"}}],"
+    pts+="\"timeUnixNano\":\"1700000060000000000\",\"asInt\":\"$i\"}"
+  done
+  printf '{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"rl-test"}}]},'
+  printf '"scopeMetrics":[{"scope":{"name":"rl"},"metrics":[{"name":"%s","gauge":{"dataPoints":[%s]}}]}]}]}\n' \
+    "$name" "$pts"
 }
 
 # rl_file_seqs FILE METRIC: the distinct seq attributes of METRIC's points in a file exporter's JSON-lines output,
 # one per line, sorted numerically.
 rl_file_seqs() {
-  python3 - "$1" "$2" <<'EOF'
+  "$RL_PY" - "$1" "$2" <<'EOF'
 import json, sys
 path, name = sys.argv[1], sys.argv[2]
 seqs = set()
@@ -172,7 +174,7 @@ rl_metric_value() {
 rl_prom_value() {
   local url=$1
   shift
-  curl -s --max-time 10 "$url" | python3 -c '
+  curl -s --max-time 10 "$url" | "$RL_PY" -c '
 import re, sys
 name, want = sys.argv[1], dict(a.split("=", 1) for a in sys.argv[2:])
 line_re = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+\S+)?$")

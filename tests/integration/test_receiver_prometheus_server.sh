@@ -60,7 +60,7 @@ answer=""
 ok=0
 for ((i = 0; i < 240; i++)); do
   answer=$(curl -s --max-time 5 "http://127.0.0.1:$WEB/api/v1/query" --data-urlencode 'query=rinteg_pushed{seq="4242"}')
-  if python3 -c '
+  if "$RL_PY" -c '
 import json, sys
 d = json.loads(sys.argv[1])
 r = d["data"]["result"]
@@ -78,6 +78,6 @@ done
 
 # The scrape itself was healthy.
 up=$(curl -s --max-time 5 "http://127.0.0.1:$WEB/api/v1/query" --data-urlencode 'query=up{job="otelc"}')
-python3 -c 'import json,sys; r=json.loads(sys.argv[1])["data"]["result"]; assert r and r[0]["value"][1]=="1"' "$up" ||
+"$RL_PY" -c 'import json,sys; r=json.loads(sys.argv[1])["data"]["result"]; assert r and r[0]["value"][1]=="1"' "$up" ||
   rl_fail "up{job=\"otelc\"} is not 1: $up"
 echo "PASS: Prometheus scraped otelc-receiver and answered the query with the pushed value"

@@ -13,85 +13,17 @@
 #include "sample_otlp.h"
 #include "testlib.h"
 
-/* ---- helpers ---- */
+/* ---- helpers (the shared harness: proc_harness.h) ---- */
 
-static component_metrics *batch_of(otlp_request *req) {
-  wire_buf b;
-  wire_buf_init(&b, 0);
-  wire_err e;
-  CHECK(wire_otlp_encode_request(req, &b, &e) == 0);
-  component_metrics *m = metrics_decode(b.data, b.len, 0, 0, &e);
-  CHECK(m != NULL);
-  wire_buf_free(&b);
-  sample_otlp_free(req);
-  return m;
-}
+#include "proc_harness.h"
 
-typedef struct sink {
-  component_metrics *got[4];
-  int n;
-} sink;
-
-static int sink_consume(void *ctx, component_metrics *batch, wire_err *err) {
-  (void)err;
-  sink *s = ctx;
-  if (s->n < 4) s->got[s->n++] = batch;
-  else metrics_unref(batch);
-  return 0;
-}
-
-static void sink_clear(sink *s) {
-  for (int i = 0; i < s->n; i++) metrics_unref(s->got[i]);
-  s->n = 0;
-}
-
-typedef struct proc {
-  cfg_arena *arena;
-  filter_processor_config cfg;
-  void *state;
-  sink out;
-  wire_err err;
-} proc;
+_Static_assert(sizeof(filter_processor_config) <= sizeof(((proc *)0)->cfg), "proc_harness cfg too small");
 
 static int proc_open_cfg(proc *p, const char *yaml, bool cfg_ok) {
-  memset(p, 0, sizeof *p);
-  cfg_diags d;
-  cfg_diags_init(&d);
-  p->arena = cfg_arena_new(0);
-  cfg_node *n = cfg_yaml_parse(p->arena, "t.yaml", yaml, strlen(yaml), &d);
-  cfg_ctx ctx;
-  cfg_ctx_init(&ctx, &d);
-  size_t errors = cfg_decode(&filter_processor_schema, &p->cfg, n, &ctx);
-  if (cfg_ok)
-    CHECK_MSG(errors == 0, "config errors: %s", cfg_diags_first_error(&d) ? cfg_diags_first_error(&d) : "?");
-  else
-    CHECK(errors > 0);
-  cfg_ctx_free(&ctx);
-  cfg_diags_free(&d);
-  component_create_args args = {.id = "filter/test", .kind = COMPONENT_PROCESSOR, .config = &p->cfg,
-                                .next = {.consume_metrics = sink_consume, .ctx = &p->out}};
-  return filter_processor_hooks.create(&args, &p->state, &p->err);
+  return proc_harness_open(p, &filter_processor_schema, &filter_processor_hooks, "filter/test", yaml, cfg_ok);
 }
 
 static int proc_open(proc *p, const char *yaml) { return proc_open_cfg(p, yaml, true); }
-
-static void proc_close(proc *p) {
-  sink_clear(&p->out);
-  if (p->state) filter_processor_hooks.destroy(p->state);
-  cfg_free(&filter_processor_schema, &p->cfg);
-  cfg_arena_free(p->arena);
-}
-
-/* Runs one batch through; returns what came out, or NULL when nothing was forwarded. */
-static component_metrics *proc_run(proc *p, component_metrics *in) {
-  int before = p->out.n;
-  if (!p->state) {
-    metrics_unref(in);
-    return NULL;
-  }
-  CHECK(filter_processor_hooks.consume_metrics(p->state, in, &p->err) == 0);
-  return p->out.n > before ? p->out.got[before] : NULL;
-}
 
 static otlp_metric *gauge(const char *name, int points) {
   otlp_metric *m = sample_otlp_metric_new(name, "1");
