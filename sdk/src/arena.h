@@ -4,6 +4,7 @@
 #ifndef OTELC_SDK_ARENA_H
 #define OTELC_SDK_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct otelc_arena_chunk otelc_arena_chunk;
@@ -13,6 +14,8 @@ typedef struct otelc_arena {
   char *cur, *end;
   size_t chunk_size;        /* size of ordinary chunks; bigger requests get a chunk of their own */
   size_t total;             /* bytes obtained from malloc, for accounting */
+  size_t max_chunk_size;    /* if larger than chunk_size: each new chunk doubles chunk_size up to this */
+  bool prefault;            /* map each new chunk's pages in one madvise call (see arena.c) */
 } otelc_arena;
 
 void otelc_arena_init(otelc_arena *a, size_t chunk_size);

@@ -17,7 +17,8 @@
 #include "sdk/src/log.h"
 
 #define INITIAL_TABLE_CAPACITY 16
-#define SERIES_ARENA_CHUNK (16 * 1024)
+#define SERIES_ARENA_CHUNK (16 * 1024)       /* the first chunk; each next one doubles, up to: */
+#define SERIES_ARENA_MAX_CHUNK (64 * 1024)
 
 static const double k_default_bounds[] = {0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000};
 
@@ -281,6 +282,8 @@ otelc_instrument *otelc_instrument_create(otelc_meter *m, const char *name, otel
   atomic_init(&in->table, t);
   pthread_mutex_init(&in->mu, NULL);
   otelc_arena_init(&in->series_arena, SERIES_ARENA_CHUNK);
+  in->series_arena.prefault = true;
+  in->series_arena.max_chunk_size = SERIES_ARENA_MAX_CHUNK;
 
   if (m->tail) atomic_store_explicit(&m->tail->next, in, memory_order_release);
   else atomic_store_explicit(&m->instruments, in, memory_order_release);
