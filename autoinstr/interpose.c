@@ -32,7 +32,6 @@
 #include <unistd.h>
 
 #include "autoinstr/config.h"
-#include "autoinstr/exporter_http.h"
 #include "autoinstr/fdtable.h"
 #include "autoinstr/metrics.h"
 #include "autoinstr/sniffer.h"
@@ -590,17 +589,6 @@ EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written) 
 }
 
 /* ---- getenv for the SDK inside (see config.h), load and unload ---------------------------------------- */
-
-/* The SDK's exporter selection (exporter_select.c) refers to its OTLP exporter; defining the hook here keeps
- * that exporter — and with it libssl, libnghttp2 and libc-ares — out of the shim's link. The shim's own
- * plaintext OTLP/HTTP exporter stands in. */
-otelc_exporter *otelc_otlp_exporter_from_env(void);
-otelc_exporter *otelc_otlp_exporter_from_env(void) {
-  char why[320];
-  otelc_exporter *e = preload_http_exporter_create(why, sizeof why);
-  if (!e) preload_disable(why);
-  return e;
-}
 
 char *__wrap_getenv(const char *name);
 char *__wrap_getenv(const char *name) { return preload_getenv(name); }

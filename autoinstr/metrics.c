@@ -23,7 +23,7 @@
 
 #include "autoinstr/config.h"
 #include "autoinstr/events.h"
-#include "autoinstr/exporter_http.h"
+#include "autoinstr/exporter.h"
 #include "autoinstr/fdtable.h"
 #include "otelc/exporter.h"
 #include "otelc/otelc.h"
@@ -44,7 +44,7 @@ static pthread_t g_thread;
 static _Atomic int g_thread_done;
 
 static otelc_meter_provider *g_mp;
-static otelc_exporter *g_exporter; /* the shim's own exporter, when it made one (owned by g_mp) */
+static otelc_exporter *g_exporter; /* the OTLP exporter the shim made (preload_exporter_create; owned by g_mp) */
 static otelc_instrument *g_duration, *g_req_size, *g_resp_size, *g_active;
 
 /* ---- bound series per attribute combination ------------------------------------------------------- */
@@ -175,7 +175,7 @@ static int provider_setup(otelc_exporter *exporter, char *why, size_t why_len) {
   if (!exporter) {
     const char *kind = preload_config_env("OTEL_METRICS_EXPORTER");
     if (!kind || !strncasecmp(kind, "otlp", 4)) {
-      exporter = preload_http_exporter_create(why, why_len);
+      exporter = preload_exporter_create(why, why_len);
       if (!exporter) return -1;
       g_exporter = exporter;
     } /* console and none: the SDK's own choice below */

@@ -4,9 +4,9 @@
  *
  * Requests come from sample_otlp_parametric (tests/support/sample_otlp.h): M metrics × P points × K attributes,
  * metrics cycling through cumulative int sums, double gauges, delta double sums and histograms. Default 100 × 10 ×
- * 4 = 1,000 points per request. --sets S builds S variants that differ by one resource attribute
- * (loadgen.set=<i>), replayed in turn, so S × M × P distinct series reach the receiver (100 sets of 1,000
- * points: 100,000 series). All protocol work goes through the wire layer (wire_client, wire_grpc_unary).
+ * 4 = 1,000 points per request. --sets S builds S variants that differ by their resource's
+ * service.instance.id ("loadgen-<i>", which the Prometheus exporter turns into the `instance` label), replayed in
+ * turn, so S × M × P distinct series reach the receiver (100 sets of 1,000 points: 100,000 series). All protocol work goes through the wire layer (wire_client, wire_grpc_unary).
  *
  *   otlp_loadgen --http http://127.0.0.1:4318 -c 4 -d 10
  *   otlp_loadgen --grpc 127.0.0.1:4317 -c 2 -n 5000 --sets 100
@@ -102,10 +102,10 @@ static int build_requests(void) {
   if (!g_reqs) return -1;
   for (size_t s = 0; s < g_opt.sets; s++) {
     otlp_request *req = sample_otlp_parametric(g_opt.metrics, g_opt.points, g_opt.attrs);
-    char value[32];
-    snprintf(value, sizeof value, "%zu", s);
+    char value[48];
+    snprintf(value, sizeof value, "loadgen-%zu", s);
     otlp_resource *res = req->resource_metrics[0]->resource;
-    SAMPLE_PUSH(res->n_attributes, res->attributes, sample_otlp_kv_string("loadgen.set", value));
+    SAMPLE_PUSH(res->n_attributes, res->attributes, sample_otlp_kv_string("service.instance.id", value));
     wire_buf out;
     wire_buf_init(&out, 0);
     wire_err err;

@@ -1,8 +1,10 @@
 /* conn.c — a client connection with deadline-bound blocking I/O over a non-blocking socket (see conn.h).
  *
- * Every wait is a poll(2) on the one socket bounded by the caller's absolute deadline. TLS runs on the same
- * socket through the SIGPIPE-free BIO of tls.c, and plaintext writes use send(MSG_NOSIGNAL): writing to a
- * peer that has gone returns WIRE_E_IO and never raises SIGPIPE. */
+ * This file speaks sockets; TLS is tls.c's (wire_tls_conn_*: one attempt per call, saying whether it waits
+ * for the socket to be readable or writable). Every wait is a poll(2) on the one socket bounded by the
+ * caller's absolute deadline. TLS runs on the same socket through the SIGPIPE-free BIO of tls.c, and
+ * plaintext writes use send(MSG_NOSIGNAL): writing to a peer that has gone returns WIRE_E_IO and never raises
+ * SIGPIPE. */
 #include "wire/conn.h"
 
 #include <errno.h>
@@ -10,8 +12,6 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/x509.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,50 +134,21 @@ static int connect_tcp(const wire_endpoint *ep, int64_t deadline_ns, wire_err *e
                       (unsigned)ep->port, last, tried > 1 ? ", and every other address" : "", strerror(why));
 }
 
-/* Describes a failed SSL call: the verification result when it failed, else OpenSSL's reason or errno. */
-static int ssl_fail(wire_conn *c, int ssl_err, int saved_errno, const char *what, wire_err *err) {
-  c->broken = true;
-  if (ssl_err == SSL_ERROR_SYSCALL) {
-    ERR_clear_error();
-    if (saved_errno == 0)
-      return wire_err_set(err, WIRE_E_IO, "%s %s: connection closed by peer", what, c->name);
-    return wire_err_set(err, WIRE_E_IO, "%s %s: %s", what, c->name, strerror(saved_errno));
-  }
-  long vr = SSL_get_verify_result(c->ssl);
-  char why[200];
-  wire_tls_error_text(why, sizeof why);
-  if (vr != X509_V_OK)
-    return wire_err_set(err, WIRE_E_TLS, "%s %s: certificate verify failed: %s", what, c->name,
-                        X509_verify_cert_error_string(vr));
-  return wire_err_set(err, WIRE_E_TLS, "%s %s: %s", what, c->name, why);
-}
-
+/* Runs the TLS handshake to its end, waiting on the socket between steps. */
 static int tls_handshake(wire_conn *c, int64_t deadline_ns, wire_err *err) {
   for (;;) {
-    ERR_clear_error();
-    errno = 0;
-    int r = SSL_connect(c->ssl);
-    if (r == 1) break;
-    int saved = errno;
-    int e = SSL_get_error(c->ssl, r);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-      if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline_ns, "tls handshake with", c->name,
-                  err) < 0) {
-        c->broken = true;
-        return -1;
-      }
-      continue;
+    wire_tls_step st = wire_tls_conn_handshake(c->ssl, c->name, c->alpn, sizeof c->alpn, err);
+    if (st == WIRE_TLS_DONE) return 0;
+    if (st != WIRE_TLS_WANT_READ && st != WIRE_TLS_WANT_WRITE) {
+      c->broken = true;
+      return -1;
     }
-    return ssl_fail(c, e, saved, "tls handshake with", err);
+    if (wait_fd(c->fd, st == WIRE_TLS_WANT_READ ? POLLIN : POLLOUT, deadline_ns, "tls handshake with", c->name,
+                err) < 0) {
+      c->broken = true;
+      return -1;
+    }
   }
-  const unsigned char *proto = NULL;
-  unsigned plen = 0;
-  SSL_get0_alpn_selected(c->ssl, &proto, &plen);
-  if (proto && plen && plen < sizeof c->alpn) {
-    memcpy(c->alpn, proto, plen);
-    c->alpn[plen] = '\0';
-  }
-  return 0;
 }
 
 wire_conn *wire_conn_open(const wire_endpoint *ep, wire_tls_client *tls, const char *const *alpn,
@@ -212,25 +183,19 @@ int wire_conn_write_all(wire_conn *c, const void *p, size_t n, int64_t deadline_
   while (off < n) {
     size_t chunk = n - off > INT_MAX ? INT_MAX : n - off;
     if (c->ssl) {
-      ERR_clear_error();
-      errno = 0;
-      int r = SSL_write(c->ssl, d + off, (int)chunk);
-      if (r > 0) {
-        off += (size_t)r;
+      int done = 0;
+      wire_tls_step st = wire_tls_conn_write(c->ssl, d + off, (int)chunk, &done, c->name, err);
+      if (st == WIRE_TLS_DONE) {
+        off += (size_t)done;
         continue;
       }
-      int saved = errno;
-      int e = SSL_get_error(c->ssl, r);
-      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline_ns, "write", c->name, err) < 0)
+      if (st == WIRE_TLS_WANT_READ || st == WIRE_TLS_WANT_WRITE) {
+        if (wait_fd(c->fd, st == WIRE_TLS_WANT_READ ? POLLIN : POLLOUT, deadline_ns, "write", c->name, err) < 0)
           return c->broken = true, -1; /* a TLS record may be half-written: the connection cannot be reused */
         continue;
       }
-      if (e == SSL_ERROR_ZERO_RETURN) {
-        c->broken = true;
-        return wire_err_set(err, WIRE_E_IO, "write %s: connection closed by peer", c->name);
-      }
-      return ssl_fail(c, e, saved, "write", err);
+      c->broken = true; /* FAILED (a close_notify from the peer included): err says why */
+      return -1;
     }
     ssize_t r = send(c->fd, d + off, chunk, MSG_NOSIGNAL);
     if (r >= 0) {
@@ -257,22 +222,20 @@ ssize_t wire_conn_read(wire_conn *c, void *p, size_t cap, int64_t deadline_ns, w
   size_t chunk = cap > INT_MAX ? INT_MAX : cap;
   for (;;) {
     if (c->ssl) {
-      ERR_clear_error();
-      errno = 0;
-      int r = SSL_read(c->ssl, p, (int)chunk);
-      if (r > 0) return r;
-      int saved = errno;
-      int e = SSL_get_error(c->ssl, r);
-      if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-        if (wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline_ns, "read", c->name, err) < 0)
+      int got = 0;
+      wire_tls_step st = wire_tls_conn_read(c->ssl, p, (int)chunk, &got, c->name, err);
+      if (st == WIRE_TLS_DONE) return got;
+      if (st == WIRE_TLS_WANT_READ || st == WIRE_TLS_WANT_WRITE) {
+        if (wait_fd(c->fd, st == WIRE_TLS_WANT_READ ? POLLIN : POLLOUT, deadline_ns, "read", c->name, err) < 0)
           return -1;
         continue;
       }
-      if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && saved == 0)) {
+      if (st == WIRE_TLS_EOF) {
         c->eof = true;
         return 0;
       }
-      return ssl_fail(c, e, saved, "read", err);
+      c->broken = true;
+      return -1;
     }
     ssize_t r = recv(c->fd, p, chunk, 0);
     if (r > 0) return r;
@@ -292,7 +255,7 @@ ssize_t wire_conn_read(wire_conn *c, void *p, size_t cap, int64_t deadline_ns, w
 
 bool wire_conn_alive(wire_conn *c) {
   if (!c || c->broken || c->eof || c->fd < 0) return false;
-  if (c->ssl && SSL_pending(c->ssl) > 0) return false; /* unread application data */
+  if (c->ssl && wire_tls_conn_pending(c->ssl)) return false; /* unread application data */
   struct pollfd p = {.fd = c->fd, .events = POLLIN};
   int r = poll(&p, 1, 0);
   if (r == 0) return true;
@@ -300,16 +263,11 @@ bool wire_conn_alive(wire_conn *c) {
   if (p.revents & (POLLERR | POLLNVAL)) return false;
   if (c->ssl) {
     /* Readable TLS may be only post-handshake messages (TLS 1.3 session tickets): let OpenSSL look. */
-    char b;
-    ERR_clear_error();
-    int n = SSL_peek(c->ssl, &b, 1);
-    if (n > 0) return false;
-    int e = SSL_get_error(c->ssl, n);
-    ERR_clear_error();
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return true;
-    if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL) c->eof = true;
-    else c->broken = true;
-    return false;
+    wire_tls_step st = wire_tls_conn_peek(c->ssl);
+    if (st == WIRE_TLS_WANT_READ || st == WIRE_TLS_WANT_WRITE) return true;
+    if (st == WIRE_TLS_EOF) c->eof = true;
+    else if (st == WIRE_TLS_FAILED) c->broken = true;
+    return false; /* unsolicited application data (DONE), EOF or an error */
   }
   char b;
   ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -332,14 +290,7 @@ void wire_conn_abandon(wire_conn *c) {
 
 void wire_conn_close(wire_conn *c) {
   if (!c) return;
-  if (c->ssl) {
-    if (!c->broken && !c->eof) {
-      ERR_clear_error();
-      (void)SSL_shutdown(c->ssl); /* send close_notify once, without waiting for the peer's */
-    }
-    SSL_free(c->ssl);
-    ERR_clear_error();
-  }
+  if (c->ssl) wire_tls_conn_close(c->ssl, !c->broken && !c->eof); /* close_notify unless the connection failed */
   if (c->fd >= 0) close(c->fd);
   free(c);
 }

@@ -427,3 +427,118 @@ SSL *wire_tls_server_ssl(wire_tls_server *t, int fd, wire_err *err) {
   if (ssl) SSL_set_accept_state(ssl);
   return ssl;
 }
+
+/* ---- TLS on one client connection (conn.c waits; these make one attempt each) ----------------------- */
+
+/* Describes a failed SSL call: the verification result when it failed, else OpenSSL's reason or errno. */
+static wire_tls_step conn_fail(SSL *ssl, int ssl_err, int saved_errno, const char *what, const char *name,
+                               wire_err *err) {
+  if (ssl_err == SSL_ERROR_SYSCALL) {
+    ERR_clear_error();
+    if (saved_errno == 0)
+      wire_err_set(err, WIRE_E_IO, "%s %s: connection closed by peer", what, name);
+    else
+      wire_err_set(err, WIRE_E_IO, "%s %s: %s", what, name, strerror(saved_errno));
+    return WIRE_TLS_FAILED;
+  }
+  long vr = SSL_get_verify_result(ssl);
+  char why[200];
+  wire_tls_error_text(why, sizeof why);
+  if (vr != X509_V_OK)
+    wire_err_set(err, WIRE_E_TLS, "%s %s: certificate verify failed: %s", what, name,
+                 X509_verify_cert_error_string(vr));
+  else
+    wire_err_set(err, WIRE_E_TLS, "%s %s: %s", what, name, why);
+  return WIRE_TLS_FAILED;
+}
+
+static wire_tls_step want(int ssl_err) {
+  if (ssl_err == SSL_ERROR_WANT_READ) return WIRE_TLS_WANT_READ;
+  if (ssl_err == SSL_ERROR_WANT_WRITE) return WIRE_TLS_WANT_WRITE;
+  return WIRE_TLS_FAILED;
+}
+
+wire_tls_step wire_tls_conn_handshake(SSL *ssl, const char *name, char *alpn, size_t alpn_cap, wire_err *err) {
+  ERR_clear_error();
+  errno = 0;
+  int r = SSL_connect(ssl);
+  if (r != 1) {
+    int saved = errno;
+    int e = SSL_get_error(ssl, r);
+    wire_tls_step w = want(e);
+    if (w != WIRE_TLS_FAILED) return w;
+    return conn_fail(ssl, e, saved, "tls handshake with", name, err);
+  }
+  const unsigned char *proto = NULL;
+  unsigned plen = 0;
+  SSL_get0_alpn_selected(ssl, &proto, &plen);
+  if (alpn_cap) alpn[0] = '\0';
+  if (proto && plen && plen < alpn_cap) {
+    memcpy(alpn, proto, plen);
+    alpn[plen] = '\0';
+  }
+  return WIRE_TLS_DONE;
+}
+
+wire_tls_step wire_tls_conn_write(SSL *ssl, const void *p, int n, int *n_done, const char *name, wire_err *err) {
+  ERR_clear_error();
+  errno = 0;
+  int r = SSL_write(ssl, p, n);
+  if (r > 0) {
+    *n_done = r;
+    return WIRE_TLS_DONE;
+  }
+  int saved = errno;
+  int e = SSL_get_error(ssl, r);
+  wire_tls_step w = want(e);
+  if (w != WIRE_TLS_FAILED) return w;
+  if (e == SSL_ERROR_ZERO_RETURN) {
+    wire_err_set(err, WIRE_E_IO, "write %s: connection closed by peer", name);
+    return WIRE_TLS_FAILED;
+  }
+  return conn_fail(ssl, e, saved, "write", name, err);
+}
+
+wire_tls_step wire_tls_conn_read(SSL *ssl, void *p, int cap, int *n_done, const char *name, wire_err *err) {
+  ERR_clear_error();
+  errno = 0;
+  int r = SSL_read(ssl, p, cap);
+  if (r > 0) {
+    *n_done = r;
+    return WIRE_TLS_DONE;
+  }
+  int saved = errno;
+  int e = SSL_get_error(ssl, r);
+  wire_tls_step w = want(e);
+  if (w != WIRE_TLS_FAILED) return w;
+  if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && saved == 0)) {
+    ERR_clear_error();
+    return WIRE_TLS_EOF;
+  }
+  return conn_fail(ssl, e, saved, "read", name, err);
+}
+
+wire_tls_step wire_tls_conn_peek(SSL *ssl) {
+  char b;
+  ERR_clear_error();
+  int n = SSL_peek(ssl, &b, 1);
+  if (n > 0) return WIRE_TLS_DONE;
+  int e = SSL_get_error(ssl, n);
+  ERR_clear_error();
+  wire_tls_step w = want(e);
+  if (w != WIRE_TLS_FAILED) return w;
+  if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL) return WIRE_TLS_EOF;
+  return WIRE_TLS_FAILED;
+}
+
+bool wire_tls_conn_pending(SSL *ssl) { return SSL_pending(ssl) > 0; }
+
+void wire_tls_conn_close(SSL *ssl, bool send_close_notify) {
+  if (!ssl) return;
+  if (send_close_notify) {
+    ERR_clear_error();
+    (void)SSL_shutdown(ssl); /* send close_notify once, without waiting for the peer's */
+  }
+  SSL_free(ssl);
+  ERR_clear_error();
+}

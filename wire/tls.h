@@ -40,4 +40,33 @@ SSL *wire_tls_server_ssl(wire_tls_server *t, int fd, wire_err *err);
 /* The most recent OpenSSL error as text (drains OpenSSL's error queue of this thread). */
 void wire_tls_error_text(char *out, size_t outlen);
 
+/* ---- TLS on one client connection (used by conn.c, which owns the socket and every wait) ----------------
+ * Each call makes one attempt on a non-blocking socket and says what it needs next; the caller polls the fd
+ * (bounded by its deadline) and calls again. `name` ("host:port") only goes into error messages, which read
+ * "<what> <name>: <why>" like the caller's own socket errors. */
+typedef enum wire_tls_step {
+  WIRE_TLS_DONE = 0,   /* progress: the handshake finished, or bytes were moved (*n) */
+  WIRE_TLS_WANT_READ,  /* wait until the socket is readable, then call again */
+  WIRE_TLS_WANT_WRITE, /* wait until the socket is writable, then call again */
+  WIRE_TLS_EOF,        /* the peer closed its side (close_notify, or a plain TCP close while reading) */
+  WIRE_TLS_FAILED,     /* err is set (WIRE_E_TLS, or WIRE_E_IO for a socket error): the connection is unusable */
+} wire_tls_step;
+
+/* One step of the client handshake. On DONE the protocol agreed by ALPN (or "") is copied into alpn. */
+wire_tls_step wire_tls_conn_handshake(SSL *ssl, const char *name, char *alpn, size_t alpn_cap, wire_err *err);
+/* Writes up to n bytes; on DONE *n_done is the count written (> 0). A peer's close_notify is FAILED
+ * ("write <name>: connection closed by peer"), never EOF. */
+wire_tls_step wire_tls_conn_write(SSL *ssl, const void *p, int n, int *n_done, const char *name, wire_err *err);
+/* Reads up to cap bytes; on DONE *n_done is the count read (> 0). */
+wire_tls_step wire_tls_conn_read(SSL *ssl, void *p, int cap, int *n_done, const char *name, wire_err *err);
+/* For a connection whose socket is readable while idle: DONE when application data is waiting (unsolicited
+ * bytes), WANT_READ/WANT_WRITE when it was only post-handshake messages (TLS 1.3 session tickets), EOF when
+ * the peer closed, FAILED on any other error. Never blocks and sets no error. */
+wire_tls_step wire_tls_conn_peek(SSL *ssl);
+/* True when decrypted application data is buffered and unread. */
+bool wire_tls_conn_pending(SSL *ssl);
+/* Sends close_notify (once, without waiting for the peer's) when send_close_notify, then frees ssl. The
+ * caller closes the socket afterwards. */
+void wire_tls_conn_close(SSL *ssl, bool send_close_notify);
+
 #endif

@@ -18,17 +18,15 @@ void otelc_arena_init(otelc_arena *a, size_t chunk_size) {
   a->chunk_size = chunk_size ? chunk_size : 64 * 1024;
 }
 
-/* Maps the whole pages of a fresh chunk with one system call (MADV_POPULATE_WRITE, Linux 5.14+; a no-op
- * error elsewhere) instead of one page fault per page on first touch: the series arena is filled a few hundred
- * bytes at a time by series creation, where a fault per 16 series was most of the cost on virtual machines
- * with expensive faults. Pages already mapped (reused heap) are left as they are. */
-static void prefault(void *p, size_t n) {
+void otelc_prefault(void *p, size_t n) {
 #ifdef MADV_POPULATE_WRITE
   static size_t page;
   if (!page) page = (size_t)sysconf(_SC_PAGESIZE);
-  uintptr_t lo = ((uintptr_t)p + page - 1) & ~(uintptr_t)(page - 1);
-  uintptr_t hi = ((uintptr_t)p + n) & ~(uintptr_t)(page - 1);
-  if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
+  /* Every page holding a byte of [p, p+n) is mapped (it belongs to the heap or to malloc's mapping), so the
+   * range may be rounded outwards; populating writes nothing, so neighbours' data is untouched. */
+  uintptr_t lo = (uintptr_t)p & ~(uintptr_t)(page - 1);
+  uintptr_t hi = ((uintptr_t)p + n + page - 1) & ~(uintptr_t)(page - 1);
+  if (n) (void)madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE);
 #else
   (void)p;
   (void)n;
@@ -39,7 +37,7 @@ static void *arena_grow(otelc_arena *a, size_t size) {
   size_t want = size > a->chunk_size ? size : a->chunk_size;
   otelc_arena_chunk *c = malloc(sizeof *c + want);
   if (!c) return NULL;
-  if (a->prefault) prefault(c, sizeof *c + want);
+  if (a->prefault) otelc_prefault(c, sizeof *c + want);
   if (a->chunk_size < a->max_chunk_size) {
     a->chunk_size *= 2;
     if (a->chunk_size > a->max_chunk_size) a->chunk_size = a->max_chunk_size;

@@ -27,4 +27,10 @@ char *otelc_arena_strdup(otelc_arena *a, const char *s);
 void otelc_arena_reset(otelc_arena *a);
 void otelc_arena_free(otelc_arena *a);
 
+/* Maps the pages of fresh memory with one system call (madvise MADV_POPULATE_WRITE, Linux 5.14+; nothing
+ * elsewhere) instead of one page fault per page on first touch — on virtual machines a fault can cost ~10 us,
+ * a populated page under 1 us. For memory about to be written piecemeal: series chunks, series tables.
+ * Pages already mapped are left as they are. */
+void otelc_prefault(void *p, size_t n);
+
 #endif

@@ -1,6 +1,7 @@
 /* exporter_memory.c — the in-memory exporter for tests: keeps the last N batches, each as its encoded bytes
- * and decoded again with the wire codec (so every test also checks that what the SDK encodes decodes), with
- * accessors that find a metric's point by its attribute set. */
+ * and decoded again with the wire codec (so every test also checks that what the SDK encodes decodes, and —
+ * packing the decoded request again with protobuf-c — that the SDK's own encoder wrote exactly protobuf-c's
+ * bytes), with accessors that find a metric's point by its attribute set. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,18 @@ static otelc_export_result mem_export(otelc_exporter *self, const otelc_export_b
   nb.req = wire_otlp_decode_request(copy, batch->len, 0, &nb.arena, &err);
   if (!nb.req) {
     fprintf(stderr, "otelc memory exporter: the SDK's request does not decode: %s\n", err.msg);
+    otlp_arena_free(&nb.arena);
+    free(copy);
+    return OTELC_EXPORT_FAILURE;
+  }
+  size_t repacked_len = protobuf_c_message_get_packed_size(&nb.req->base);
+  uint8_t *repacked = malloc(repacked_len ? repacked_len : 1);
+  if (repacked) protobuf_c_message_pack(&nb.req->base, repacked);
+  bool same = repacked && repacked_len == batch->len && memcmp(repacked, copy, repacked_len) == 0;
+  free(repacked);
+  if (!same) {
+    fprintf(stderr, "otelc memory exporter: the SDK's bytes (%zu) differ from protobuf-c's packing (%zu)\n",
+            batch->len, repacked_len);
     otlp_arena_free(&nb.arena);
     free(copy);
     return OTELC_EXPORT_FAILURE;

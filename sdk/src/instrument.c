@@ -346,8 +346,10 @@ static void table_put(otelc_series_table *t, otelc_srec *s) {
 /* Publishes a table twice as large; the old one stays readable (retired, freed with the instrument). */
 static otelc_series_table *table_grow(otelc_instrument *in, otelc_series_table *t) {
   size_t cap = (t->mask + 1) * 2;
-  otelc_series_table *nt = calloc(1, sizeof *nt + cap * sizeof(nt->slots[0]));
+  size_t bytes = sizeof(otelc_series_table) + cap * sizeof(_Atomic(otelc_srec *));
+  otelc_series_table *nt = calloc(1, bytes);
   if (!nt) return NULL;
+  otelc_prefault(nt, bytes); /* re-inserting touches every page of it at random */
   nt->mask = cap - 1;
   for (size_t i = 0; i <= t->mask; i++) {
     otelc_srec *s = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
@@ -467,8 +469,10 @@ uint64_t otelc_series_total(const otelc_instrument *in, otelc_srec *s) {
 
 static inline size_t bucket_index(const double *b, size_t n, double v) {
   if (n <= 16) {
+    /* Branch-free: count the boundaries below v (they are increasing, so that is the index). A scan that
+     * stops early mispredicts its exit whenever consecutive values land in different buckets. */
     size_t i = 0;
-    while (i < n && v > b[i]) i++;
+    for (size_t k = 0; k < n; k++) i += v > b[k];
     return i;
   }
   size_t lo = 0, hi = n; /* first i with v <= b[i], or n */

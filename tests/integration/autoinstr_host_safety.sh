@@ -15,6 +15,10 @@ extra=$(readelf -d "$shim" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}' |
 [ -z "$extra" ] || fail "the shim depends on: $extra"
 exported=$(nm -D --defined-only "$shim" | awk '{print $3}' | grep -vE '^(accept4?|read|readv|recv|recvfrom|recvmsg|write|writev|send|sendto|sendmsg|sendfile(64)?|close|shutdown|dup[23]?|fork|syscall|_exit|_Exit|SSL_(read|write)(_ex)?)$' || true)
 [ -z "$exported" ] || fail "the shim exports more than its interposers: $exported"
+# Its wire layer is otelc_wire_lite: no OpenSSL, nghttp2, zlib, c-ares or json-c symbol is even referenced.
+foreign=$(nm -D --undefined-only "$shim" | awk '{print $2}' |
+          grep -E '^(SSL_CTX_|SSL_new|SSL_connect|OPENSSL_|ERR_|nghttp2_|deflate|inflate|ares_|json_)' || true)
+[ -z "$foreign" ] || fail "the shim refers to libraries it must not load: $foreign"
 ok "the shim needs only libc and exports only its interposers"
 
 # Programs that serve no HTTP: same output, same exit status, no extra thread.
@@ -73,4 +77,13 @@ n=$(grep -c '^otelc-preload: disabled:' "$tmp/server.log" || true)
 [ "$n" = 1 ] || { cat "$tmp/server.log"; fail "want exactly one 'disabled' line, got $n"; }
 preload_stop
 ok "an unusable configuration disables the shim with one stderr line; the server keeps serving"
+
+# An https:// endpoint (the shim's wire build has no TLS): the same, and the line names the variable.
+preload_start_shim "$port" env OTEL_EXPORTER_OTLP_ENDPOINT=https://127.0.0.1:4318 $PY -m http.server -p HTTP/1.1 "$port" --bind 127.0.0.1
+for _ in 1 2; do [ "$(curl -s "http://127.0.0.1:$port/index.html")" = hi ] || fail "server after disable (https)"; done
+sleep 0.5
+n=$(grep -c '^otelc-preload: disabled: OTEL_EXPORTER_OTLP_ENDPOINT: TLS is not supported' "$tmp/server.log" || true)
+[ "$n" = 1 ] || { cat "$tmp/server.log"; fail "https endpoint: want exactly one 'disabled' line, got $n"; }
+preload_stop
+ok "an https:// endpoint disables the shim with one stderr line naming the variable; the server keeps serving"
 echo "autoinstr_host_safety: $passed passed"

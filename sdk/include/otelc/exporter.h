@@ -29,8 +29,9 @@ typedef struct otelc_export_batch {
   size_t len;
   size_t n_metrics;         /* metrics in the request */
   size_t n_points;          /* data points in the request */
-  /* The decoded form, for exporters inside libotelc: a
-   * `const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *`. */
+  /* A decoded form (`const Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest *`) for
+   * exporters inside libotelc, or NULL. The SDK's reader passes NULL (it encodes straight from its series):
+   * exporters that need the structs decode `data` (wire/otlp.h), as the console exporter does. */
   const void *request;
   otelc_meter_provider *provider; /* for otelc_health_add */
 } otelc_export_batch;
