@@ -10,6 +10,7 @@
  *
  *   otlp_loadgen --http http://127.0.0.1:4318 -c 4 -d 10
  *   otlp_loadgen --grpc 127.0.0.1:4317 -c 2 -n 5000 --sets 100
+ *   otlp_loadgen --http http://127.0.0.1:4318 -c 2 -d 10 --rate 100     (paced: 100 requests/s in total)
  *
  * Output: one line of key=value figures on stdout (and, with --interval, one line per interval on stderr):
  *   proto=http clients=4 seconds=10.00 requests=... ok=... req_per_s=... points_per_s=... ok_points_per_s=...
@@ -48,6 +49,7 @@ typedef struct loadgen_options {
   size_t metrics, points, attrs, sets;
   int backoff_ms;        /* sleep after a refused (non-2xx / non-OK) answer */
   double interval;       /* progress lines on stderr every this many seconds; 0: none */
+  double rate;           /* total requests/s over all clients (each client paces itself); 0: as fast as possible */
 } loadgen_options;
 
 typedef struct encoded_request {
@@ -66,6 +68,7 @@ typedef struct client_stats {
 typedef struct client_thread {
   pthread_t tid;
   int index;
+  int64_t next_send_ns; /* --rate: when this client may send its next request */
   client_stats stats;
   char first_error[256];
 } client_thread;
@@ -88,7 +91,8 @@ static void usage(FILE *f) {
           "  --metrics M --points P --attrs K   request shape (100 x 10 x 4 = 1,000 points)\n"
           "  --sets S          S request variants with distinct resources (S x M x P series; 1)\n"
           "  --backoff-ms MS   pause after a refused request (0)\n"
-          "  --interval S      progress line on stderr every S seconds (0: none)\n");
+          "  --interval S      progress line on stderr every S seconds (0: none)\n"
+          "  --rate R          at most R requests/s in total, spread over the clients (0: no limit)\n");
 }
 
 static void on_signal(int sig) {
@@ -122,8 +126,22 @@ static int build_requests(void) {
   return 0;
 }
 
-/* Takes one request from the global budget; false when the run is over. */
-static bool take_request(void) {
+/* --rate: waits until this client's next slot (clients × 1/rate apart). */
+static void pace(client_thread *t) {
+  if (g_opt.rate <= 0) return;
+  int64_t now = wire_now_ns();
+  if (t->next_send_ns == 0) t->next_send_ns = now;
+  if (t->next_send_ns > now) {
+    int64_t wait = t->next_send_ns - now;
+    struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000), .tv_nsec = (long)(wait % 1000000000)};
+    nanosleep(&ts, NULL);
+  }
+  t->next_send_ns += (int64_t)((double)g_opt.clients * 1e9 / g_opt.rate);
+}
+
+/* Takes one request from the global budget (after pacing); false when the run is over. */
+static bool take_request(client_thread *t) {
+  pace(t);
   if (atomic_load_explicit(&g_stop, memory_order_relaxed)) return false;
   if (g_end_ns && wire_now_ns() >= g_end_ns) return false;
   if (g_opt.requests > 0 && atomic_fetch_sub(&g_requests_left, 1) <= 0) return false;
@@ -155,7 +173,7 @@ static void run_http(client_thread *t, wire_client *c) {
     return;
   }
   size_t next = (size_t)t->index;
-  while (take_request()) {
+  while (take_request(t)) {
     const encoded_request *e = &g_reqs[next++ % g_opt.sets];
     /* The body points at the shared pre-encoded request (read only); detached again before the free. */
     req.body.data = e->data;
@@ -189,7 +207,7 @@ static void run_grpc(client_thread *t, wire_client *c) {
   size_t next = (size_t)t->index;
   wire_grpc_result r;
   wire_grpc_result_init(&r);
-  while (take_request()) {
+  while (take_request(t)) {
     const encoded_request *e = &g_reqs[next++ % g_opt.sets];
     wire_err err;
     wire_err_clear(&err);
@@ -278,7 +296,7 @@ static void print_stats(FILE *f, const client_stats *s, double secs, uint64_t po
 }
 
 static int parse_options(int argc, char **argv) {
-  enum { O_HTTP = 256, O_GRPC, O_PATH, O_METRICS, O_POINTS, O_ATTRS, O_SETS, O_BACKOFF, O_INTERVAL };
+  enum { O_HTTP = 256, O_GRPC, O_PATH, O_METRICS, O_POINTS, O_ATTRS, O_SETS, O_BACKOFF, O_INTERVAL, O_RATE };
   static const struct option longopts[] = {
       {"http", required_argument, NULL, O_HTTP},       {"grpc", required_argument, NULL, O_GRPC},
       {"path", required_argument, NULL, O_PATH},       {"clients", required_argument, NULL, 'c'},
@@ -286,7 +304,8 @@ static int parse_options(int argc, char **argv) {
       {"metrics", required_argument, NULL, O_METRICS}, {"points", required_argument, NULL, O_POINTS},
       {"attrs", required_argument, NULL, O_ATTRS},     {"sets", required_argument, NULL, O_SETS},
       {"backoff-ms", required_argument, NULL, O_BACKOFF}, {"interval", required_argument, NULL, O_INTERVAL},
-      {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
+      {"rate", required_argument, NULL, O_RATE},       {"help", no_argument, NULL, 'h'},
+      {NULL, 0, NULL, 0},
   };
   bool duration_set = false;
   int ch;
@@ -304,6 +323,7 @@ static int parse_options(int argc, char **argv) {
     case O_SETS: g_opt.sets = (size_t)atol(optarg); break;
     case O_BACKOFF: g_opt.backoff_ms = atoi(optarg); break;
     case O_INTERVAL: g_opt.interval = atof(optarg); break;
+    case O_RATE: g_opt.rate = atof(optarg); break;
     case 'h': usage(stdout); exit(0);
     default: usage(stderr); return -1;
     }

@@ -71,19 +71,19 @@ echo "== what arrived at the receiver (http://127.0.0.1:8889/metrics)"
 curl -s http://127.0.0.1:8889/metrics >"$tmp/metrics.txt"
 awk '
   /^#/ { next }
-  /_bucket\{/ { next }
+  /_bucket\{/ || /_sum\{/ { next }
   {
     name = $1; value = $NF; labels = ""; job = "-"
     if (match(name, /\{.*\}/)) { labels = substr(name, RSTART + 1, RLENGTH - 2); name = substr(name, 1, RSTART - 1) }
     n = split(labels, parts, /",/); shown = ""
     for (i = 1; i <= n; i++) {
       p = parts[i]; sub(/"$/, "", p); split(p, kv, "=\"")
-      if (kv[1] ~ /^(otel_scope_|service_instance_id|telemetry_sdk|process_pid|process_executable|host_name)/) continue
+      if (kv[1] ~ /^(otel_scope_|service_instance_id|telemetry_sdk|process_pid|process_executable|host_name|instance|network_protocol_version|server_port|url_scheme)/) continue
       if (kv[1] == "job") { job = kv[2]; continue }
       shown = shown (shown == "" ? "" : " ") kv[1] "=" kv[2]
     }
-    printf "%-12s %-46s %-64s %s\n", substr(job, 1, 12), substr(name, 1, 46), substr(shown, 1, 64), value
-  }' "$tmp/metrics.txt" | sort | awk 'BEGIN { printf "%-12s %-46s %-64s %s\n", "JOB", "METRIC", "LABELS", "VALUE" } { print }' | head -80
+    printf "%-11s %-44s %-84s %s\n", substr(job, 1, 11), substr(name, 1, 44), substr(shown, 1, 84), value
+  }' "$tmp/metrics.txt" | sort | awk 'BEGIN { printf "%-11s %-44s %-84s %s\n", "JOB", "METRIC", "LABELS", "VALUE" } { print }' | head -80
 echo
 echo "($(grep -vc '^#' "$tmp/metrics.txt") samples in all; self-telemetry:"\
   "$(curl -s http://127.0.0.1:8888/metrics | awk '/^otelcol_receiver_accepted_metric_points/ {s += $NF} END {print s + 0}')"\
