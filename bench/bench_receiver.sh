@@ -211,9 +211,12 @@ if want 6; then
   before=$(rss_mib "$pid")
   taskset -c 1 "$LOADGEN" --http "http://127.0.0.1:$h" -c 2 -n 200 --sets 100 >"$TMP/series.txt" 2>&1
   sleep 1.5 # the batch timeout, then the store holds everything
-  lines=$(curl -s --max-time 60 "http://127.0.0.1:$p/metrics" | grep -vc '^#')
-  echo "6. RSS with 100,000 OTLP series:       $(rss_mib "$pid") MiB (before $before MiB; VmHWM $(hwm_mib "$pid") MiB;" \
-    "$lines exposition samples incl. histogram buckets)"
+  held=$(rss_mib "$pid") held_hwm=$(hwm_mib "$pid")
+  bytes=$(curl -s --max-time 60 "http://127.0.0.1:$p/metrics" | tee >(grep -vc '^#' >"$TMP/samples.txt") | wc -c)
+  sleep 0.5
+  echo "6. RSS holding 100,000 OTLP series:    $held MiB (peak so far $held_hwm MiB; $before MiB before the push)"
+  echo "    one scrape: $(cat "$TMP/samples.txt") samples incl. histogram buckets, $bytes bytes;" \
+    "peak RSS (VmHWM) after it $(hwm_mib "$pid") MiB, RSS $(rss_mib "$pid") MiB"
   echo "    loadgen: $(tail -n 1 "$TMP/series.txt")"
   stop "$pid"
 fi

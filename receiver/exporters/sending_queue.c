@@ -245,9 +245,8 @@ static void *consumer_main(void *p) {
     sq_item it;
     ring_pop(q, &it);
     q->in_flight++;
-    uint64_t used = q->used;
+    gauge_size(q, q->used); /* under the lock: published in the order the size changed */
     pthread_mutex_unlock(&q->mu);
-    gauge_size(q, used);
 
     sq_fate fate = send_item(q, worker, &it, &rng);
     finish_item(q, worker, &it, fate);
@@ -348,10 +347,9 @@ int sending_queue_push(sending_queue *q, const sq_item *item, bool force, wire_e
   q->ring[(q->head + q->count) % q->ring_cap] = *item;
   q->count++;
   q->used += sz;
-  uint64_t used = q->used;
+  gauge_size(q, q->used); /* under the lock, so that a consumer's newer value is never overwritten */
   pthread_cond_signal(&q->work);
   pthread_mutex_unlock(&q->mu);
-  gauge_size(q, used);
   return 0;
 }
 

@@ -12,23 +12,23 @@
 
 RL_PIDS=()
 
-rl_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
-
+# At exit: stops every process started here; removes RL_TMP when the test passed (kept for a failure).
 rl_cleanup() {
-  local pid
+  local rc=$? pid
   for pid in "${RL_PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null
   done
   for pid in "${RL_PIDS[@]}"; do
     rl_wait_exit "$pid" 15 || kill -KILL "$pid" 2>/dev/null
   done
+  [[ $rc == 0 && -n ${RL_TMP:-} ]] && rm -rf "$RL_TMP"
+  return "$rc"
 }
 
-# rl_init NAME: sets RL_TMP (fresh), RL_RECEIVER (the binary), RL_SRC; fails clearly when the binary is missing.
+# rl_init NAME: sets RL_TMP (fresh), RL_RECEIVER (the binary), RL_PY; fails clearly when the binary is missing.
 rl_init() {
   local name=$1
   : "${OTELC_BUILD_DIR:?OTELC_BUILD_DIR must be set (run through ctest)}"
-  RL_SRC=${OTELC_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
   RL_RECEIVER=$OTELC_BUILD_DIR/receiver/otelc-receiver
   [[ -x $RL_RECEIVER ]] || { echo "FAIL: $RL_RECEIVER is not built" >&2; exit 1; }
   RL_TMP=${OTELC_TEST_TMP:-/tmp}/receiver_$name.$$

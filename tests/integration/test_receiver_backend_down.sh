@@ -100,9 +100,14 @@ refused=$(grep -Ec '^(429|503)$' "$RL_TMP/flood_status.txt")
 [[ ${failed:-0} -gt 0 || $refused -gt 0 ]] 2>/dev/null ||
   rl_fail "the full queue neither counted enqueue failures ('$failed') nor refused requests"
 
-# A still serves.
-status=$(rl_post_json "$A_URL" "$(rl_gauge_json dq.after 0 1)")
-[[ $status == 200 || $status == 503 || $status == 429 ]] || rl_fail "push after the flood answered $status"
+# A still serves; a refusal (the queue is still full) is retryable and says when to retry.
+answer=$(curl -s -i --max-time 20 -H 'Content-Type: application/json' --data-binary "$(rl_gauge_json dq.after 0 1)" \
+  "$A_URL" | tr -d '\r')
+status=$(sed -n '1s/^HTTP\/[0-9.]* \([0-9]*\).*/\1/p' <<<"$answer")
+[[ $status == 200 || $status == 503 || $status == 429 ]] || rl_fail "push after the flood answered '$status'"
+if [[ $status != 200 ]]; then
+  grep -qi '^retry-after: [0-9]' <<<"$answer" || rl_fail "a $status refusal has no Retry-After header"
+fi
 
 # Backend up: everything of phase 1 arrives.
 rl_start_receiver b "$RL_TMP/b.yaml"
