@@ -102,12 +102,6 @@ typedef struct wire_h1_config {
   size_t max_head_bytes; /* start line + header lines; also the trailer section. 0: 64 KiB */
   size_t max_headers;    /* header fields per message; also trailer fields. 0: 100 */
   bool strict_crlf;      /* reject a bare LF as line end (default: accept it) */
-  /* Observer mode, for a passive watcher (the LD_PRELOAD shim) that must follow traffic it is not the judge of:
-   * the values of header and trailer fields other than the framing ones (Content-Length, Transfer-Encoding,
-   * Connection, Upgrade, Expect) and the reason phrase are not checked byte by byte, so control bytes (other
-   * than CR, LF) in them are accepted. Everything else — line structure, bare CR, the start line, names, the
-   * framing headers, limits — is checked as usual. Default false: full validation. */
-  bool sniff;
 } wire_h1_config;
 
 /* The parser's state. Embed it or allocate it; read it only through the functions below. */
