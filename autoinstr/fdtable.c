@@ -42,7 +42,7 @@ preload_conn *fdt_conn_alloc(void) {
   uint64_t head = atomic_load_explicit(&g_free_head, memory_order_acquire);
   while ((uint32_t)head != 0) {
     preload_conn *top = slot_at((uint32_t)head - 1);
-    uint64_t next = ((head >> 32) + 1) << 32 | top->next_free;
+    uint64_t next = ((head >> 32) + 1) << 32 | atomic_load_explicit(&top->next_free, memory_order_relaxed);
     if (atomic_compare_exchange_weak_explicit(&g_free_head, &head, next, memory_order_acq_rel,
                                               memory_order_acquire)) {
       c = top;
@@ -75,7 +75,7 @@ void fdt_conn_free(preload_conn *c) {
   atomic_fetch_sub_explicit(&g_in_use, 1, memory_order_relaxed);
   uint64_t head = atomic_load_explicit(&g_free_head, memory_order_acquire);
   for (;;) {
-    c->next_free = (uint32_t)head;
+    atomic_store_explicit(&c->next_free, (uint32_t)head, memory_order_relaxed);
     uint64_t next = ((head >> 32) + 1) << 32 | (c->index + 1);
     if (atomic_compare_exchange_weak_explicit(&g_free_head, &head, next, memory_order_acq_rel,
                                               memory_order_acquire))

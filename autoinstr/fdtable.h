@@ -29,7 +29,10 @@ typedef struct preload_conn {
   _Atomic uint32_t refs;  /* fds that point here */
   _Atomic uint32_t busy;  /* a thread is inside the sniffer for this connection */
   _Atomic uint32_t lost;  /* two threads met here: bytes were missed, stop watching */
-  uint32_t next_free;     /* pool free list: index + 1 of the next free slot, 0 for none */
+  /* Pool free list: index + 1 of the next free slot, 0 for none. Atomic (relaxed) because a thread popping the
+   * stack may read it while another pushes the slot back: the value read can be stale, and the tagged CAS on
+   * the head then fails and retries, but the read itself must not be a data race. */
+  _Atomic uint32_t next_free;
   uint32_t index;         /* this slot's index in the pool */
   sniff_conn s;
 } preload_conn;

@@ -3,7 +3,8 @@
 # command and what .ci/run calls.
 #
 #   scripts/test.sh           everything: (1) Release build with warnings as errors, full suite;
-#                             (2) ASan+UBSan build, full suite; (3) TSan build, the SDK's threaded tests;
+#                             (2) ASan+UBSan build, full suite; (3) TSan build, every unit test (SDK, wire,
+#                             receiver, shim);
 #                             (4) clang libFuzzer build, each fuzz target for a few seconds.
 #   scripts/test.sh --quick   step (1) only.
 # Build trees go to build/ci-*; OTELC_JOBS overrides the parallelism (default: nproc).
@@ -43,7 +44,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
   run_ctest build/ci-asan -LE '^fuzz$'
 
 configure_and_build build/ci-tsan -DCMAKE_BUILD_TYPE=Debug -DOTELC_SANITIZE=thread -DOTELC_BUILD_BENCH=OFF
-TSAN_OPTIONS=halt_on_error=1 run_ctest build/ci-tsan -L '^sdk$'
+TSAN_OPTIONS=halt_on_error=1 run_ctest build/ci-tsan -L '^unit$'
 
 configure_and_build build/ci-fuzz --target fuzzers -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DOTELC_FUZZ=ON \
   -DOTELC_SANITIZE=address -DOTELC_BUILD_BENCH=OFF

@@ -23,6 +23,7 @@
 #include "wire/server/listener.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -105,7 +106,7 @@ struct wire_listener {
   bool is_unix;
   char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
   wire_sconn *conns;
-  size_t nconns;
+  atomic_size_t nconns; /* written on the loop thread; read from any thread (wire_listener_connections) */
   bool stopping;
   void (*done)(void *arg);
   void *done_arg;
@@ -752,7 +753,9 @@ wire_listener *wire_listener_start(uv_loop_t *loop, const wire_listener_config *
 
 uint16_t wire_listener_port(const wire_listener *l) { return l->port; }
 
-size_t wire_listener_connections(const wire_listener *l) { return l->nconns; }
+size_t wire_listener_connections(const wire_listener *l) {
+  return atomic_load_explicit(&((wire_listener *)l)->nconns, memory_order_relaxed);
+}
 
 static void listener_check_done(wire_listener *l) {
   if (!l->stopping || l->handles_open || l->nconns) return;

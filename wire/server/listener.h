@@ -39,6 +39,7 @@ wire_listener *wire_listener_start(uv_loop_t *loop, const wire_listener_config *
                                    void *ud, wire_err *err);
 /* The port actually bound (useful with port 0). */
 uint16_t wire_listener_port(const wire_listener *l);
+/* Connections currently open; safe to call from any thread. */
 size_t wire_listener_connections(const wire_listener *l);
 /* Stops accepting and closes every connection gracefully (queued output is flushed first, bounded by a short
  * timeout). `done` runs on the loop when everything is closed and the listener is freed. */
