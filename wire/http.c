@@ -1,7 +1,10 @@
 /* http.c — header lists and HTTP message containers shared by HTTP/1.1 and HTTP/2 (see http.h). */
+#define _GNU_SOURCE /* strptime, timegm */
 #include "wire/http.h"
 
 #include <ctype.h>
+#include <string.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -153,6 +156,45 @@ bool wire_http_token_in_list(const char *value, const char *token) {
     if ((size_t)(e - s) == tl && strncasecmp(s, token, tl) == 0) return true;
   }
   return false;
+}
+
+#define RETRY_AFTER_CAP_S 3600 /* a server asking for more than an hour is capped: callers have deadlines */
+
+int64_t wire_http_retry_after_ns(const char *value, int64_t now_wall_s) {
+  if (!value) return -1;
+  while (*value == ' ' || *value == '\t') value++;
+  if (!*value) return -1;
+  if (isdigit((unsigned char)*value)) {
+    int64_t s = 0;
+    const char *p = value;
+    for (; isdigit((unsigned char)*p); p++) {
+      if (s < RETRY_AFTER_CAP_S) s = s * 10 + (*p - '0');
+    }
+    while (*p == ' ' || *p == '\t') p++;
+    if (*p) return -1;
+    if (s > RETRY_AFTER_CAP_S) s = RETRY_AFTER_CAP_S;
+    return s * 1000000000LL;
+  }
+  static const char *const formats[] = {
+      "%a, %d %b %Y %H:%M:%S GMT", /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+      "%A, %d-%b-%y %H:%M:%S GMT", /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
+      "%a %b %e %H:%M:%S %Y",      /* asctime: Sun Nov  6 08:49:37 1994 */
+  };
+  for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = strptime(value, formats[i], &tm);
+    if (!end) continue;
+    while (*end == ' ' || *end == '\t') end++;
+    if (*end) continue;
+    time_t t = timegm(&tm);
+    if (t == (time_t)-1) return -1;
+    int64_t d = (int64_t)t - now_wall_s;
+    if (d < 0) d = 0;
+    if (d > RETRY_AFTER_CAP_S) d = RETRY_AFTER_CAP_S;
+    return d * 1000000000LL;
+  }
+  return -1;
 }
 
 const char *wire_http_reason(int status) {

@@ -68,6 +68,10 @@ void wire_http_response_reset(wire_http_response *r);
 
 /* Case-insensitive token search in a comma-separated header value ("keep-alive, Upgrade" has "upgrade"). */
 bool wire_http_token_in_list(const char *value, const char *token);
+/* Retry-After (RFC 9110 §10.2.3): delay-seconds, or an HTTP-date (IMF-fixdate, RFC 850 or asctime) taken
+ * relative to now_wall_s (seconds since the epoch). Returns the delay in nanoseconds, capped at one hour, 0 for
+ * a date in the past, -1 when value is NULL, empty or unreadable. */
+int64_t wire_http_retry_after_ns(const char *value, int64_t now_wall_s);
 /* Reason phrase for a status code ("Not Found"). */
 const char *wire_http_reason(int status);
 

@@ -38,7 +38,6 @@
 #define USER_AGENT "otelc-receiver (OTLP exporter)"
 #define GRPC_PATH "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"
 #define MAX_RESPONSE_BYTES (1u << 20)
-#define RETRY_AFTER_CAP_S 3600
 #define PARTIAL_LOG_INTERVAL_NS 1000000000LL
 
 typedef struct otlp_exp {
@@ -102,38 +101,6 @@ static void clean_text(char *out, size_t out_len, const char *in) {
 }
 
 static bool starts_with_ci(const char *s, const char *prefix) { return strncasecmp(s, prefix, strlen(prefix)) == 0; }
-
-/* Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date; -1 when absent or unreadable. */
-static int64_t retry_after_ns(const char *value) {
-  if (!value) return -1;
-  while (*value == ' ' || *value == '\t') value++;
-  if (!*value) return -1;
-  if (isdigit((unsigned char)*value)) {
-    int64_t s = 0;
-    const char *p = value;
-    for (; isdigit((unsigned char)*p); p++)
-      if (s < RETRY_AFTER_CAP_S) s = s * 10 + (*p - '0');
-    while (*p == ' ' || *p == '\t') p++;
-    if (*p) return -1;
-    return (s > RETRY_AFTER_CAP_S ? RETRY_AFTER_CAP_S : s) * 1000000000LL;
-  }
-  static const char *const formats[] = {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT",
-                                        "%a %b %e %H:%M:%S %Y"};
-  for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *end = strptime(value, formats[i], &tm);
-    if (!end) continue;
-    while (*end == ' ' || *end == '\t') end++;
-    if (*end) continue;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1) return -1;
-    int64_t d = (int64_t)t - (int64_t)time(NULL);
-    if (d < 0) d = 0;
-    return (d > RETRY_AFTER_CAP_S ? RETRY_AFTER_CAP_S : d) * 1000000000LL;
-  }
-  return -1;
-}
 
 /* Transport failures worth another attempt: the backend may come back (the Collector's gRPC client reports all
  * of these as UNAVAILABLE). */
@@ -336,7 +303,7 @@ static void http_attempt(otlp_exp *e, otlp_worker *w, sq_item *it, int64_t deadl
   }
   bool retry = st == 429 || st == 502 || st == 503 || st == 504;
   out->outcome = retry ? SQ_RETRYABLE : SQ_PERMANENT;
-  if (retry) out->retry_after_ns = retry_after_ns(wire_headers_get(&w->resp.headers, "retry-after"));
+  if (retry) out->retry_after_ns = wire_http_retry_after_ns(wire_headers_get(&w->resp.headers, "retry-after"), (int64_t)time(NULL));
   snprintf(out->reason, sizeof out->reason, "%s: HTTP %d %s%s%s", e->target, st, wire_http_reason(st),
            msg[0] ? ": " : "", msg);
 }

@@ -1042,3 +1042,23 @@ int attr_engine_apply(attr_engine *e, otlp_kv ***attrs, size_t *n, bool commit, 
   *n = cnt;
   return 1;
 }
+
+component_metrics *attr_engine_run_cow(attr_engine *e, const char *id, component_metrics *batch, attr_pass_fn pass,
+                                       void *processor, wire_err *err) {
+  if (!metrics_exclusive(batch)) {
+    attr_engine_begin_dry(e, batch);
+    int rc = pass(processor, batch, false, err);
+    if (rc == 0) return batch; /* nothing to change: forward the shared batch as it is */
+    if (rc < 0) goto fail;
+    if (!(batch = metrics_make_writable(batch, err))) return NULL;
+  }
+  attr_engine_begin(e, batch, &batch->arena);
+  int rc = pass(processor, batch, true, err);
+  if (rc < 0) goto fail;
+  if (rc > 0) metrics_update(batch);
+  return batch;
+fail:
+  wire_err_prefix(err, "%s: ", id);
+  metrics_unref(batch);
+  return NULL;
+}

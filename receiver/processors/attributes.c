@@ -254,28 +254,14 @@ static int forward(attributes_processor *p, component_metrics *batch, wire_err *
   return p->next.consume_metrics(p->next.ctx, batch, err);
 }
 
+static int pass(void *processor, component_metrics *batch, bool commit, wire_err *err) {
+  return run(processor, batch, commit, err);
+}
+
 static int attributes_consume(void *state, component_metrics *batch, wire_err *err) {
   attributes_processor *p = state;
   if (!batch->req) return forward(p, batch, err);
-  if (!metrics_exclusive(batch)) {
-    attr_engine_begin_dry(p->engine, batch);
-    int rc = run(p, batch, false, err);
-    if (rc <= 0) {
-      if (rc == 0) return forward(p, batch, err);
-      wire_err_prefix(err, "%s: ", p->id);
-      metrics_unref(batch);
-      return -1;
-    }
-    if (!(batch = metrics_make_writable(batch, err))) return -1;
-  }
-  attr_engine_begin(p->engine, batch, &batch->arena);
-  int rc = run(p, batch, true, err);
-  if (rc < 0) {
-    wire_err_prefix(err, "%s: ", p->id);
-    metrics_unref(batch);
-    return -1;
-  }
-  if (rc > 0) metrics_update(batch);
+  if (!(batch = attr_engine_run_cow(p->engine, p->id, batch, pass, p, err))) return -1;
   return forward(p, batch, err);
 }
 

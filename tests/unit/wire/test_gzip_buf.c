@@ -1,4 +1,4 @@
-/* test_gzip_buf.c — the wire layer's bounded buffer, header list and gzip: limits hold, bombs are stopped,
+/* test_gzip_buf.c — the wire layer's bounded buffer, header list, Retry-After and gzip: limits hold, bombs are stopped,
  * corrupt and truncated streams give clear errors. */
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +124,21 @@ static void headers_limits_and_lookup(void) {
   CHECK(wire_http_token_in_list(" close ", "close"));
 }
 
+static void retry_after_forms(void) {
+  int64_t now = 784111777; /* Sun, 06 Nov 1994 08:49:37 GMT */
+  CHECK_EQ(wire_http_retry_after_ns("120", now), 120LL * 1000000000LL);
+  CHECK_EQ(wire_http_retry_after_ns(" 7 ", now), 7LL * 1000000000LL);
+  CHECK_EQ(wire_http_retry_after_ns("99999999999999999999", now), 3600LL * 1000000000LL); /* capped */
+  CHECK_EQ(wire_http_retry_after_ns("Sun, 06 Nov 1994 08:50:37 GMT", now), 60LL * 1000000000LL);
+  CHECK_EQ(wire_http_retry_after_ns("Sunday, 06-Nov-94 08:49:47 GMT", now), 10LL * 1000000000LL);
+  CHECK_EQ(wire_http_retry_after_ns("Sun Nov  6 08:49:57 1994", now), 20LL * 1000000000LL);
+  CHECK_EQ(wire_http_retry_after_ns("Sun, 06 Nov 1994 08:00:00 GMT", now), 0); /* in the past */
+  CHECK_EQ(wire_http_retry_after_ns("soon", now), -1);
+  CHECK_EQ(wire_http_retry_after_ns("12s", now), -1);
+  CHECK_EQ(wire_http_retry_after_ns("", now), -1);
+  CHECK_EQ(wire_http_retry_after_ns(NULL, now), -1);
+}
+
 static void err_prefix_keeps_message(void) {
   wire_err e;
   wire_err_set(&e, WIRE_E_IO, "connection reset");
@@ -138,6 +153,7 @@ int main(void) {
   RUN(gzip_bomb_is_bounded);
   RUN(gzip_rejects_corrupt_and_truncated);
   RUN(headers_limits_and_lookup);
+  RUN(retry_after_forms);
   RUN(err_prefix_keeps_message);
   return test_finish();
 }
