@@ -74,6 +74,30 @@ rl_start_receiver() {
 # rl_track PID: stop this process at exit.
 rl_track() { RL_PIDS+=("$1"); }
 
+# rl_write_sink_config FILE HTTP_PORT TEL_PORT OUT: a backend receiver that writes every batch it gets to OUT
+# (OTLP/JSON lines, read back with rl_file_seqs).
+rl_write_sink_config() {
+  cat >"$1" <<EOF
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: 127.0.0.1:$2
+exporters:
+  file:
+    path: $4
+    flush_interval: 100ms
+service:
+  telemetry:
+    metrics:
+      address: 127.0.0.1:$3
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      exporters: [file]
+EOF
+}
+
 # rl_wait_port PORT SECONDS: waits until something accepts connections on 127.0.0.1:PORT.
 rl_wait_port() {
   local port=$1 secs=$2 i

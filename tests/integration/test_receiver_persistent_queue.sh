@@ -50,25 +50,7 @@ service:
       receivers: [otlp]
       exporters: [otlphttp]
 EOF
-cat >"$RL_TMP/b.yaml" <<EOF
-receivers:
-  otlp:
-    protocols:
-      http:
-        endpoint: 127.0.0.1:$B_HTTP
-exporters:
-  file:
-    path: $RL_TMP/delivered.jsonl
-    flush_interval: 100ms
-service:
-  telemetry:
-    metrics:
-      address: 127.0.0.1:$B_TEL
-  pipelines:
-    metrics:
-      receivers: [otlp]
-      exporters: [file]
-EOF
+rl_write_sink_config "$RL_TMP/b.yaml" "$B_HTTP" "$B_TEL" "$RL_TMP/delivered.jsonl"
 
 # 1. A with the backend down: every push is accepted and queued on disk.
 rl_start_receiver a1 "$RL_TMP/a.yaml"
