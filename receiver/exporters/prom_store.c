@@ -1132,18 +1132,39 @@ static point_action decide(const prom_series *se, uint64_t start, uint64_t time,
   return PA_DROP;                             /* overlaps what was already counted */
 }
 
+/* A point flagged NO_RECORDED_VALUE is a staleness marker: its series goes away (Prometheus then stops seeing
+ * it). Counted as accepted. */
+static void stale_marker(prom_store *s, prom_family *f, prom_ctx *c, prom_consume_result *res) {
+  prom_series *se = series_find(s, f, c);
+  if (se) series_remove(s, se);
+  res->accepted++;
+}
+
+/* The series a point of `kind` lands in, and what to do with the point (*act: replace or add for delta
+ * points); NULL (the drop counted) when the series cannot be had or the point is older than what it holds. */
+static prom_series *point_series(prom_store *s, prom_family *f, prom_ctx *c, series_kind kind, uint64_t start_ns,
+                                 uint64_t time_ns, bool delta, prom_consume_result *res, point_action *act,
+                                 bool *created) {
+  prom_series *se = series_get(s, f, c, kind, created);
+  if (!se) {
+    res->dropped++;
+    return NULL;
+  }
+  *act = *created ? PA_REPLACE : decide(se, start_ns, time_ns, delta);
+  if (*act == PA_DROP) {
+    s->st.dropped_stale++, res->dropped++;
+    return NULL;
+  }
+  return se;
+}
+
 static void consume_number(prom_store *s, prom_family *f, prom_ctx *c, const pb_number *dp, bool delta,
                            prom_consume_result *res) {
   if (!point_labels(s, f, dp->attributes, dp->n_attributes, c)) {
     s->st.dropped_invalid++, res->dropped++;
     return;
   }
-  if (dp->flags & FLAG_NO_RECORDED_VALUE) {
-    prom_series *se = series_find(s, f, c);
-    if (se) series_remove(s, se);
-    res->accepted++;
-    return;
-  }
+  if (dp->flags & FLAG_NO_RECORDED_VALUE) return stale_marker(s, f, c, res);
   bool is_int;
   if (dp->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT) is_int = true;
   else if (dp->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE) is_int = false;
@@ -1152,16 +1173,10 @@ static void consume_number(prom_store *s, prom_family *f, prom_ctx *c, const pb_
     return;
   }
   bool created;
-  prom_series *se = series_get(s, f, c, SK_NUMBER, &created);
-  if (!se) {
-    res->dropped++;
-    return;
-  }
-  point_action act = created ? PA_REPLACE : decide(se, dp->start_time_unix_nano, dp->time_unix_nano, delta);
-  if (act == PA_DROP) {
-    s->st.dropped_stale++, res->dropped++;
-    return;
-  }
+  point_action act;
+  prom_series *se = point_series(s, f, c, SK_NUMBER, dp->start_time_unix_nano, dp->time_unix_nano, delta, res, &act,
+                                 &created);
+  if (!se) return;
   if (se->kind != SK_NUMBER) {
     payload_free(s, se);
     se->kind = SK_NUMBER;
@@ -1241,23 +1256,12 @@ static void consume_hist(prom_store *s, prom_family *f, prom_ctx *c, const pb_hi
     s->st.dropped_invalid++, res->dropped++;
     return;
   }
-  if (dp->flags & FLAG_NO_RECORDED_VALUE) {
-    prom_series *se = series_find(s, f, c);
-    if (se) series_remove(s, se);
-    res->accepted++;
-    return;
-  }
+  if (dp->flags & FLAG_NO_RECORDED_VALUE) return stale_marker(s, f, c, res);
   bool created;
-  prom_series *se = series_get(s, f, c, SK_HIST, &created);
-  if (!se) {
-    res->dropped++;
-    return;
-  }
-  point_action act = created ? PA_REPLACE : decide(se, dp->start_time_unix_nano, dp->time_unix_nano, delta);
-  if (act == PA_DROP) {
-    s->st.dropped_stale++, res->dropped++;
-    return;
-  }
+  point_action act;
+  prom_series *se = point_series(s, f, c, SK_HIST, dp->start_time_unix_nano, dp->time_unix_nano, delta, res, &act,
+                                 &created);
+  if (!se) return;
   size_t nb = dp->n_explicit_bounds;
   hist_data *h = se->kind == SK_HIST ? se->payload : NULL;
   if (act == PA_ADD && h && h->bounds->n == nb &&
@@ -1382,23 +1386,12 @@ static void consume_exp(prom_store *s, prom_family *f, prom_ctx *c, const pb_exp
     s->st.dropped_invalid++, res->dropped++;
     return;
   }
-  if (dp->flags & FLAG_NO_RECORDED_VALUE) {
-    prom_series *se = series_find(s, f, c);
-    if (se) series_remove(s, se);
-    res->accepted++;
-    return;
-  }
+  if (dp->flags & FLAG_NO_RECORDED_VALUE) return stale_marker(s, f, c, res);
   bool created;
-  prom_series *se = series_get(s, f, c, SK_EXP, &created);
-  if (!se) {
-    res->dropped++;
-    return;
-  }
-  point_action act = created ? PA_REPLACE : decide(se, dp->start_time_unix_nano, dp->time_unix_nano, delta);
-  if (act == PA_DROP) {
-    s->st.dropped_stale++, res->dropped++;
-    return;
-  }
+  point_action act;
+  prom_series *se = point_series(s, f, c, SK_EXP, dp->start_time_unix_nano, dp->time_unix_nano, delta, res, &act,
+                                 &created);
+  if (!se) return;
   exp_view views[2];
   size_t nv = 0;
   exp_data *old = se->kind == SK_EXP ? se->payload : NULL;
@@ -1447,22 +1440,12 @@ static void consume_summary(prom_store *s, prom_family *f, prom_ctx *c, const pb
     s->st.dropped_invalid++, res->dropped++;
     return;
   }
-  if (dp->flags & FLAG_NO_RECORDED_VALUE) {
-    prom_series *se = series_find(s, f, c);
-    if (se) series_remove(s, se);
-    res->accepted++;
-    return;
-  }
+  if (dp->flags & FLAG_NO_RECORDED_VALUE) return stale_marker(s, f, c, res);
   bool created;
-  prom_series *se = series_get(s, f, c, SK_SUMMARY, &created);
-  if (!se) {
-    res->dropped++;
-    return;
-  }
-  if (!created && decide(se, dp->start_time_unix_nano, dp->time_unix_nano, false) == PA_DROP) {
-    s->st.dropped_stale++, res->dropped++;
-    return;
-  }
+  point_action act;
+  prom_series *se = point_series(s, f, c, SK_SUMMARY, dp->start_time_unix_nano, dp->time_unix_nano, false, res,
+                                 &act, &created);
+  if (!se) return;
   size_t n = 0;
   for (size_t i = 0; i < dp->n_quantile_values; i++) {
     const Opentelemetry__Proto__Metrics__V1__SummaryDataPoint__ValueAtQuantile *q = dp->quantile_values[i];
