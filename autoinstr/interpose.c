@@ -252,6 +252,30 @@ static void after_write(preload_conn *c, const struct iovec *iov, int iovcnt, ss
   conn_end(c);
 }
 
+/* The interposers' side: called right after the real call on a watched fd; the call's errno is read here and
+ * left as it was for the host. */
+static void observe_read(preload_conn *c, const struct iovec *iov, int iovcnt, size_t asked, ssize_t r, int flags) {
+  int err = errno;
+  after_read(c, iov, iovcnt, asked, r, err, flags);
+  errno = err;
+}
+
+static void observe_read1(preload_conn *c, void *buf, size_t n, ssize_t r, int flags) {
+  struct iovec v = {buf, n};
+  observe_read(c, &v, 1, n, r, flags);
+}
+
+static void observe_write(preload_conn *c, const struct iovec *iov, int iovcnt, ssize_t r) {
+  int err = errno;
+  after_write(c, iov, iovcnt, r);
+  errno = err;
+}
+
+static void observe_write1(preload_conn *c, const void *buf, size_t n, ssize_t r) {
+  struct iovec v = {(void *)buf, n};
+  observe_write(c, &v, 1, r);
+}
+
 static size_t iov_total(const struct iovec *iov, int n) {
   size_t t = 0;
   for (int i = 0; i < n; i++) t += iov[i].iov_len;
@@ -286,10 +310,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t n) {
   ssize_t r = real.read ? real.read(fd, buf, n) : syscall(SYS_read, fd, buf, n);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
-    int e = errno;
-    struct iovec v = {buf, n};
-    after_read(c, &v, 1, n, r, e, 0);
-    errno = e;
+    observe_read1(c, buf, n, r, 0);
   }
   return r;
 }
@@ -298,9 +319,7 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
   ssize_t r = real.readv ? real.readv(fd, iov, iovcnt) : syscall(SYS_readv, fd, iov, iovcnt);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
-    int e = errno;
-    if (iovcnt > 0) after_read(c, iov, iovcnt, iov_total(iov, iovcnt), r, e, 0);
-    errno = e;
+    if (iovcnt > 0) observe_read(c, iov, iovcnt, iov_total(iov, iovcnt), r, 0);
   }
   return r;
 }
@@ -309,10 +328,7 @@ EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
   ssize_t r = real.recv ? real.recv(fd, buf, n, flags) : syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
-    int e = errno;
-    struct iovec v = {buf, n};
-    after_read(c, &v, 1, n, r, e, flags);
-    errno = e;
+    observe_read1(c, buf, n, r, flags);
   }
   return r;
 }
@@ -322,10 +338,7 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr 
                             : syscall(SYS_recvfrom, fd, buf, n, flags, addr, alen);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
-    int e = errno;
-    struct iovec v = {buf, n};
-    after_read(c, &v, 1, n, r, e, flags);
-    errno = e;
+    observe_read1(c, buf, n, r, flags);
   }
   return r;
 }
@@ -334,10 +347,8 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
   ssize_t r = real.recvmsg ? real.recvmsg(fd, msg, flags) : syscall(SYS_recvmsg, fd, msg, flags);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
-    int e = errno;
     if (msg && msg->msg_iovlen > 0)
-      after_read(c, msg->msg_iov, (int)msg->msg_iovlen, iov_total(msg->msg_iov, (int)msg->msg_iovlen), r, e, flags);
-    errno = e;
+      observe_read(c, msg->msg_iov, (int)msg->msg_iovlen, iov_total(msg->msg_iov, (int)msg->msg_iovlen), r, flags);
   }
   return r;
 }
@@ -348,10 +359,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n) {
   ssize_t r = real.write ? real.write(fd, buf, n) : syscall(SYS_write, fd, buf, n);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
-    int e = errno;
-    struct iovec v = {(void *)buf, n};
-    after_write(c, &v, 1, r);
-    errno = e;
+    observe_write1(c, buf, n, r);
   }
   return r;
 }
@@ -360,9 +368,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
   ssize_t r = real.writev ? real.writev(fd, iov, iovcnt) : syscall(SYS_writev, fd, iov, iovcnt);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
-    int e = errno;
-    after_write(c, iov, iovcnt, r);
-    errno = e;
+    observe_write(c, iov, iovcnt, r);
   }
   return r;
 }
@@ -371,10 +377,7 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
   ssize_t r = real.send ? real.send(fd, buf, n, flags) : syscall(SYS_sendto, fd, buf, n, flags, NULL, 0);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
-    int e = errno;
-    struct iovec v = {(void *)buf, n};
-    after_write(c, &v, 1, r);
-    errno = e;
+    observe_write1(c, buf, n, r);
   }
   return r;
 }
@@ -384,10 +387,7 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
                           : syscall(SYS_sendto, fd, buf, n, flags, addr, alen);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
-    int e = errno;
-    struct iovec v = {(void *)buf, n};
-    after_write(c, &v, 1, r);
-    errno = e;
+    observe_write1(c, buf, n, r);
   }
   return r;
 }
@@ -396,9 +396,7 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
   ssize_t r = real.sendmsg ? real.sendmsg(fd, msg, flags) : syscall(SYS_sendmsg, fd, msg, flags);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
-    int e = errno;
-    if (msg) after_write(c, msg->msg_iov, (int)msg->msg_iovlen, r);
-    errno = e;
+    if (msg) observe_write(c, msg->msg_iov, (int)msg->msg_iovlen, r);
   }
   return r;
 }
