@@ -12,10 +12,15 @@
  *     (OpenSSL's reads and writes of ciphertext under SSL_read/SSL_write, a signal handler interrupting the
  *     shim). The sniffer allocates nothing, locks nothing and makes no system call (bar clock_gettime), so a
  *     signal handler doing I/O on a watched socket is safe.
- *   - Only sockets returned by accept()/accept4() on TCP or Unix stream listening sockets are watched. */
+ *   - Only sockets returned by accept()/accept4() on TCP or Unix stream listening sockets are watched.
+ *   - The read and write calls are made as plain system calls, without libc's cancellation wrapper, as long as
+ *     cancellation cannot be observed in this process (see "system calls" below): once the shim's thread
+ *     exists the process is multi-threaded, and glibc then brackets every such call with two atomic updates
+ *     of the thread's cancellation state, which a program that never cancels threads does not need. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <gnu/libc-version.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -25,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/sendfile.h>
+#include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -65,6 +71,8 @@ static struct {
   long (*syscall)(long, ...);
   void (*_exit)(int) __attribute__((noreturn));
   void (*_Exit)(int) __attribute__((noreturn));
+  int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+  int (*pthread_cancel)(pthread_t);
 } real;
 
 typedef struct ssl_st SSL;
@@ -110,6 +118,8 @@ static void resolve_real(void) {
   RESOLVE(syscall);
   RESOLVE(_exit);
   RESOLVE(_Exit);
+  RESOLVE(pthread_create);
+  RESOLVE(pthread_cancel);
 }
 
 /* OpenSSL's functions, looked up on first use: libssl may be loaded long after us, or never. */
@@ -122,13 +132,91 @@ static void *resolve_ssl(void *_Atomic *slot, const char *name) {
   return fn;
 }
 
-/* ---- helpers ------------------------------------------------------------------------------------------ */
+/* ---- system calls --------------------------------------------------------------------------------------
+ *
+ * glibc's read(), write(), recv(), send() ... are cancellation points: in a multi-threaded process each one
+ * switches the calling thread to asynchronous cancellation around the system call and back (two atomic
+ * compare-exchanges on the thread's cancellation word), so that pthread_cancel() can interrupt a thread
+ * blocked inside. A single-threaded program skips that; the shim's own thread would make every nginx worker
+ * pay it on each call. The wrapper only matters if some thread may be cancelled while inside the call, which
+ * needs pthread_cancel() and, for the call to be blocking at that moment, a second host thread. So while the
+ * host has created no thread of its own (pthread_create from any thread but the shim's) and nobody has called
+ * pthread_cancel(), the interposers make the system call themselves: same number, same arguments, the same
+ * result and errno as glibc's wrapper gives a single-threaded process. From the first host thread or cancel
+ * request on, every call goes through libc again, for good. (Threads created inside glibc — SIGEV_THREAD
+ * timers, POSIX AIO — are not seen; one of them cancelling the main thread while it blocks in a read is the
+ * one case that would differ, and it would be noticed at the main thread's next cancellation point.) */
 
-static inline int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+static _Atomic bool g_cancel_possible; /* libc's wrappers from now on */
+
+#if defined(__x86_64__)
+#define HAVE_RAW_SYSCALL 1
+static inline long raw_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+  register long r10 __asm__("r10") = a4;
+  register long r8 __asm__("r8") = a5;
+  register long r9 __asm__("r9") = a6;
+  long ret;
+  __asm__ volatile("syscall"
+                   : "=a"(ret)
+                   : "a"(n), "D"(a1), "S"(a2), "d"(a3), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return ret;
 }
+#elif defined(__aarch64__)
+#define HAVE_RAW_SYSCALL 1
+static inline long raw_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+  register long x8 __asm__("x8") = n;
+  register long x0 __asm__("x0") = a1;
+  register long x1 __asm__("x1") = a2;
+  register long x2 __asm__("x2") = a3;
+  register long x3 __asm__("x3") = a4;
+  register long x4 __asm__("x4") = a5;
+  register long x5 __asm__("x5") = a6;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory", "cc");
+  return x0;
+}
+#else
+#define HAVE_RAW_SYSCALL 0
+static inline long raw_syscall(long n, long a1, long a2, long a3, long a4, long a5, long a6) {
+  long r = syscall(n, a1, a2, a3, a4, a5, a6); /* only before the constructor: -1 and errno -> -errno */
+  return r == -1 ? -errno : r;
+}
+#endif
+
+/* True when every read/write function the interposers would bypass is libc's own. Another LD_PRELOAD library
+ * after us (a tracer, a fault injector, a sanitizer runtime) would otherwise be skipped by the direct system
+ * calls, which would change the host's behaviour: then the interposers always call the next definition. */
+static bool next_io_is_libc(void) {
+  Dl_info libc, other;
+  if (!dladdr((void *)gnu_get_libc_version, &libc) || !libc.dli_fbase) return false;
+  void *fns[] = {(void *)real.read,  (void *)real.readv,  (void *)real.recv,   (void *)real.recvfrom,
+                 (void *)real.recvmsg, (void *)real.write, (void *)real.writev, (void *)real.send,
+                 (void *)real.sendto, (void *)real.sendmsg};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
+    if (fns[i] && (!dladdr(fns[i], &other) || other.dli_fbase != libc.dli_fbase)) return false;
+  return true;
+}
+
+/* Use the system call directly? */
+static inline bool direct_syscalls(void) {
+  return HAVE_RAW_SYSCALL && !atomic_load_explicit(&g_cancel_possible, memory_order_relaxed);
+}
+
+/* A raw system call's result as libc returns it: -1 with errno for -4095..-1. */
+static inline long sys_result(long r) {
+  if ((unsigned long)r > -4096UL) {
+    errno = (int)-r;
+    return -1;
+  }
+  return r;
+}
+
+#define SYS3(nr, a, b, c) sys_result(raw_syscall(nr, (long)(a), (long)(b), (long)(c), 0, 0, 0))
+#define SYS4(nr, a, b, c, d) sys_result(raw_syscall(nr, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0))
+#define SYS6(nr, a, b, c, d, e, f)                                                                                  \
+  sys_result(raw_syscall(nr, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f)))
+
+/* ---- helpers ------------------------------------------------------------------------------------------ */
 
 /* Enters c's sniffer; false when the shim must stay out (re-entered, another thread inside, disabled). */
 static bool conn_begin(preload_conn *c) {
@@ -151,7 +239,7 @@ static void conn_end(preload_conn *c) {
 static void release_conn(preload_conn *c) {
   if (!fdt_conn_unref(c)) return;
   if (!conn_begin(c)) return; /* another thread is still inside: leave the slot allocated (never reused) */
-  sniff_close(&c->s, now_ns());
+  sniff_close(&c->s, SNIFF_CLOCK);
   conn_end(c);
   fdt_conn_free(c);
 }
@@ -213,10 +301,6 @@ static void track_accepted(int lfd, int fd) {
   if (old) release_conn(old);
 }
 
-static void seen_read(preload_conn *c, const void *buf, size_t len, int64_t now) {
-  if (len) sniff_read(&c->s, buf, len, now);
-}
-
 /* After a read-like call on a watched fd: r bytes were read into iov (or the peer closed/reset). */
 static void after_read(preload_conn *c, const struct iovec *iov, int iovcnt, size_t asked, ssize_t r, int err,
                        int flags) {
@@ -224,16 +308,15 @@ static void after_read(preload_conn *c, const struct iovec *iov, int iovcnt, siz
   if (r < 0 && err != ECONNRESET) return;
   if (r == 0 && asked == 0) return; /* a zero-length read says nothing about the peer */
   if (!conn_begin(c)) return;
-  int64_t now = now_ns();
   if (r <= 0) {
-    sniff_peer_closed(&c->s, now);
+    sniff_peer_closed(&c->s, SNIFF_CLOCK);
   } else if (flags & MSG_TRUNC) {
     sniff_read_discarded(&c->s); /* bytes thrown away unseen (a lingering close draining the socket) */
   } else {
     size_t left = (size_t)r;
     for (int i = 0; i < iovcnt && left > 0; i++) {
       size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
-      seen_read(c, iov[i].iov_base, k, now);
+      if (k) sniff_read(&c->s, iov[i].iov_base, k, SNIFF_CLOCK); /* the clock is read if a request starts */
       left -= k;
     }
   }
@@ -242,11 +325,10 @@ static void after_read(preload_conn *c, const struct iovec *iov, int iovcnt, siz
 
 static void after_write(preload_conn *c, const struct iovec *iov, int iovcnt, ssize_t r) {
   if (r <= 0 || !conn_begin(c)) return;
-  int64_t now = now_ns();
   size_t left = (size_t)r;
   for (int i = 0; i < iovcnt && left > 0; i++) {
     size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
-    if (k) sniff_write(&c->s, iov[i].iov_base, k, now);
+    if (k) sniff_write(&c->s, iov[i].iov_base, k, SNIFF_CLOCK); /* the clock is read if a response ends */
     left -= k;
   }
   conn_end(c);
@@ -307,7 +389,7 @@ EXPORT int accept4(int lfd, struct sockaddr *addr, socklen_t *len, int flags) {
 /* ---- reading ------------------------------------------------------------------------------------------ */
 
 EXPORT ssize_t read(int fd, void *buf, size_t n) {
-  ssize_t r = real.read ? real.read(fd, buf, n) : syscall(SYS_read, fd, buf, n);
+  ssize_t r = direct_syscalls() || !real.read ? SYS3(SYS_read, fd, buf, n) : real.read(fd, buf, n);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
     observe_read1(c, buf, n, r, 0);
@@ -316,7 +398,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t n) {
 }
 
 EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
-  ssize_t r = real.readv ? real.readv(fd, iov, iovcnt) : syscall(SYS_readv, fd, iov, iovcnt);
+  ssize_t r = direct_syscalls() || !real.readv ? SYS3(SYS_readv, fd, iov, iovcnt) : real.readv(fd, iov, iovcnt);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
     if (iovcnt > 0) observe_read(c, iov, iovcnt, iov_total(iov, iovcnt), r, 0);
@@ -325,7 +407,8 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
 }
 
 EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
-  ssize_t r = real.recv ? real.recv(fd, buf, n, flags) : syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL);
+  ssize_t r = direct_syscalls() || !real.recv ? SYS6(SYS_recvfrom, fd, buf, n, flags, NULL, NULL)
+                                              : real.recv(fd, buf, n, flags);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
     observe_read1(c, buf, n, r, flags);
@@ -334,8 +417,8 @@ EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
 }
 
 EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *alen) {
-  ssize_t r = real.recvfrom ? real.recvfrom(fd, buf, n, flags, addr, alen)
-                            : syscall(SYS_recvfrom, fd, buf, n, flags, addr, alen);
+  ssize_t r = direct_syscalls() || !real.recvfrom ? SYS6(SYS_recvfrom, fd, buf, n, flags, addr, alen)
+                                                  : real.recvfrom(fd, buf, n, flags, addr, alen);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
     observe_read1(c, buf, n, r, flags);
@@ -344,7 +427,7 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr 
 }
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
-  ssize_t r = real.recvmsg ? real.recvmsg(fd, msg, flags) : syscall(SYS_recvmsg, fd, msg, flags);
+  ssize_t r = direct_syscalls() || !real.recvmsg ? SYS3(SYS_recvmsg, fd, msg, flags) : real.recvmsg(fd, msg, flags);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
     if (msg && msg->msg_iovlen > 0)
@@ -356,7 +439,7 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
 /* ---- writing ------------------------------------------------------------------------------------------ */
 
 EXPORT ssize_t write(int fd, const void *buf, size_t n) {
-  ssize_t r = real.write ? real.write(fd, buf, n) : syscall(SYS_write, fd, buf, n);
+  ssize_t r = direct_syscalls() || !real.write ? SYS3(SYS_write, fd, buf, n) : real.write(fd, buf, n);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
     observe_write1(c, buf, n, r);
@@ -365,7 +448,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n) {
 }
 
 EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
-  ssize_t r = real.writev ? real.writev(fd, iov, iovcnt) : syscall(SYS_writev, fd, iov, iovcnt);
+  ssize_t r = direct_syscalls() || !real.writev ? SYS3(SYS_writev, fd, iov, iovcnt) : real.writev(fd, iov, iovcnt);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
     observe_write(c, iov, iovcnt, r);
@@ -374,7 +457,8 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
 }
 
 EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
-  ssize_t r = real.send ? real.send(fd, buf, n, flags) : syscall(SYS_sendto, fd, buf, n, flags, NULL, 0);
+  ssize_t r = direct_syscalls() || !real.send ? SYS6(SYS_sendto, fd, buf, n, flags, NULL, 0)
+                                              : real.send(fd, buf, n, flags);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
     observe_write1(c, buf, n, r);
@@ -383,8 +467,8 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
 }
 
 EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen) {
-  ssize_t r = real.sendto ? real.sendto(fd, buf, n, flags, addr, alen)
-                          : syscall(SYS_sendto, fd, buf, n, flags, addr, alen);
+  ssize_t r = direct_syscalls() || !real.sendto ? SYS6(SYS_sendto, fd, buf, n, flags, addr, alen)
+                                                : real.sendto(fd, buf, n, flags, addr, alen);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
     observe_write1(c, buf, n, r);
@@ -393,7 +477,7 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
 }
 
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
-  ssize_t r = real.sendmsg ? real.sendmsg(fd, msg, flags) : syscall(SYS_sendmsg, fd, msg, flags);
+  ssize_t r = direct_syscalls() || !real.sendmsg ? SYS3(SYS_sendmsg, fd, msg, flags) : real.sendmsg(fd, msg, flags);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
     if (msg) observe_write(c, msg->msg_iov, (int)msg->msg_iovlen, r);
@@ -406,7 +490,7 @@ static void after_sendfile(int out_fd, ssize_t r) {
   if (UNLIKELY(c != NULL) && r > 0) {
     int e = errno;
     if (conn_begin(c)) {
-      sniff_write_opaque(&c->s, (uint64_t)r, now_ns());
+      sniff_write_opaque(&c->s, (uint64_t)r, SNIFF_CLOCK);
       conn_end(c);
     }
     errno = e;
@@ -444,7 +528,7 @@ EXPORT int shutdown(int fd, int how) {
   if (UNLIKELY(c != NULL) && r == 0 && (how == SHUT_WR || how == SHUT_RDWR)) {
     int e = errno;
     if (conn_begin(c)) {
-      sniff_shutdown_write(&c->s, now_ns());
+      sniff_shutdown_write(&c->s, SNIFF_CLOCK);
       conn_end(c);
     }
     errno = e;
@@ -523,6 +607,23 @@ EXPORT pid_t fork(void) {
   return p;
 }
 
+/* ---- threads ------------------------------------------------------------------------------------------ */
+
+/* A thread of the host's (not one the shim starts: the caller is inside the shim, or is the shim's thread):
+ * from now on the read and write calls go through libc (see "system calls"). */
+EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg) {
+  if (!t_in_shim && !preload_shim_thread) atomic_store(&g_cancel_possible, true);
+  if (UNLIKELY(!real.pthread_create)) RESOLVE(pthread_create);
+  return real.pthread_create(thread, attr, start, arg);
+}
+
+/* Before the request is made: every read or write call from here on is a cancellation point again. */
+EXPORT int pthread_cancel(pthread_t thread) {
+  atomic_store(&g_cancel_possible, true);
+  if (UNLIKELY(!real.pthread_cancel)) RESOLVE(pthread_cancel);
+  return real.pthread_cancel(thread);
+}
+
 /* ---- OpenSSL ------------------------------------------------------------------------------------------ */
 
 static preload_conn *ssl_conn(SSL *ssl) {
@@ -535,8 +636,8 @@ static void after_ssl(SSL *ssl, const void *buf, size_t n, bool is_read) {
   int e = errno;
   preload_conn *c = ssl_conn(ssl);
   if (c && conn_begin(c)) {
-    if (is_read) sniff_read_tls(&c->s, buf, n, now_ns());
-    else sniff_write_tls(&c->s, buf, n, now_ns());
+    if (is_read) sniff_read_tls(&c->s, buf, n, SNIFF_CLOCK);
+    else sniff_write_tls(&c->s, buf, n, SNIFF_CLOCK);
     conn_end(c);
   }
   errno = e;
@@ -608,6 +709,9 @@ __attribute__((constructor)) static void preload_init(void) {
     if (n > 0 && real.write) real.write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
   }
   if (enabled) pthread_atfork(NULL, NULL, fork_child);
+  /* A thread started before the interposers were in place (inside glibc, or by a library constructor that
+   * ran first and called pthread_create through another path): cancellation is the host's business. */
+  if (!__libc_single_threaded || !HAVE_RAW_SYSCALL || !next_io_is_libc()) atomic_store(&g_cancel_possible, true);
   atomic_store(&preload_enabled, enabled);
 }
 
@@ -615,7 +719,7 @@ __attribute__((constructor)) static void preload_init(void) {
 
 static void finish_conn(preload_conn *c) {
   if (!conn_begin(c)) return;
-  sniff_close(&c->s, now_ns()); /* the kernel closes it in a moment; a close-delimited body ends here */
+  sniff_close(&c->s, SNIFF_CLOCK); /* the kernel closes it in a moment; a close-delimited body ends here */
   conn_end(c);
 }
 

@@ -37,6 +37,7 @@ const double preload_duration_bounds[14] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1
 enum { ST_IDLE = 0, ST_STARTING, ST_RUNNING, ST_FAILED };
 
 _Atomic bool preload_enabled;
+__thread bool preload_shim_thread __attribute__((tls_model("initial-exec")));
 
 static _Atomic int g_state;
 static _Atomic bool g_stop;
@@ -59,10 +60,11 @@ typedef struct bind_entry {
 static bind_entry g_bind[BIND_SLOTS];
 
 static uint64_t event_key(const sniff_event *ev) {
-  /* status: 10 bits, port: 16, route+1: 7, method: 4, version: 1, scheme: 1, error: 2, and a marker bit */
+  /* status: 10 bits, port: 16, route+1: 7, method: 4, version: 1+1, scheme: 1, error: 2, and a marker bit */
   return 1ull << 60 | (uint64_t)(ev->status & 0x3ff) | (uint64_t)ev->port << 10 |
          (uint64_t)((ev->route + 1) & 0x7f) << 26 | (uint64_t)(ev->method & 0xf) << 33 |
-         (uint64_t)(ev->version == 10) << 37 | (uint64_t)(ev->scheme & 1) << 38 | (uint64_t)(ev->error & 3) << 39;
+         (uint64_t)(ev->version == 10) << 37 | (uint64_t)(ev->scheme & 1) << 38 | (uint64_t)(ev->error & 3) << 39 |
+         (uint64_t)(ev->version == 20) << 41;
 }
 
 /* Fills attrs for an event; returns how many. status_text must outlive the call. */
@@ -70,7 +72,7 @@ static size_t event_attrs(const sniff_event *ev, otelc_attr *a, char *status_tex
   size_t n = 0;
   a[n++] = OTELC_ATTR_STR("http.request.method", sniff_method_name(ev->method));
   a[n++] = OTELC_ATTR_STR("url.scheme", ev->scheme == SNIFF_HTTPS ? "https" : "http");
-  a[n++] = OTELC_ATTR_STR("network.protocol.version", ev->version == 10 ? "1.0" : "1.1");
+  a[n++] = OTELC_ATTR_STR("network.protocol.version", ev->version == 10 ? "1.0" : ev->version == 20 ? "2" : "1.1");
   if (ev->status) a[n++] = OTELC_ATTR_INT("http.response.status_code", ev->status);
   if (ev->port) a[n++] = OTELC_ATTR_INT("server.port", ev->port);
   if (ev->route >= 0 && (size_t)ev->route < preload_cfg.routes.n)
@@ -219,6 +221,8 @@ static int provider_setup(otelc_exporter *exporter, char *why, size_t why_len) {
 static int shutdown_timeout_ms = 3000;
 
 static void *recording_thread(void *arg) {
+  (void)arg;
+  preload_shim_thread = true; /* threads created from here (the SDK's reader) are the shim's */
   char why[320];
   if (provider_setup(NULL, why, sizeof why) < 0) {
     preload_disable(why);
@@ -275,7 +279,17 @@ static void sink_active(void *user, uint8_t method, uint8_t scheme, uint8_t port
   events_active_add(method, scheme, port_slot, delta);
 }
 
-const sniff_sink preload_sink = {.exchange_done = sink_done, .active = sink_active, .user = NULL};
+/* CLOCK_MONOTONIC through the vDSO (~20 ns): read twice per exchange, when its first request byte is read and
+ * when its last response byte is written. CLOCK_MONOTONIC_COARSE would be cheaper but ticks every 4 ms
+ * (HZ=250), coarser than the first duration bucket (5 ms). */
+static int64_t sink_clock(void *user) {
+  (void)user;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+const sniff_sink preload_sink = {.exchange_done = sink_done, .active = sink_active, .user = NULL, .clock = sink_clock};
 
 void preload_disable(const char *why) {
   bool was = atomic_exchange(&preload_enabled, false);

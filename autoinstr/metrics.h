@@ -29,6 +29,10 @@ extern const sniff_sink preload_sink;
 /* Is the shim working? False after OTELC_AUTOINSTR=off or an internal failure. */
 extern _Atomic bool preload_enabled;
 
+/* True on the threads the shim itself runs (its recording thread, and the SDK's reader thread it creates):
+ * thread creation there is the shim's, not the host's (see interpose.c, "system calls"). */
+extern __thread bool preload_shim_thread __attribute__((tls_model("initial-exec")));
+
 /* Disables the shim for the rest of the process with one line on stderr ("otelc-preload: disabled: why"). */
 void preload_disable(const char *why);
 

@@ -7,11 +7,20 @@
  *
  * The request being read and the request being answered are tracked by sequence numbers, because a server may
  * answer before it has read the whole request (413, 404 to a POST): the entry is then gone when the rest of
- * its body arrives, and the body bytes are simply not counted any more. */
+ * its body arrives, and the body bytes are simply not counted any more.
+ *
+ * Each direction has two ways in: at a message boundary a simple head whole in one call goes through the light
+ * scanner (h1scan.h) and its Content-Length body is counted in req_left/resp_left while the wire parser sits
+ * idle; anything else goes to the wire parser. Both end in the same on_* functions below, so the ring, the
+ * events and the active counts cannot tell which way a message came. The wire parser is only ever handed
+ * bytes from a message boundary on (or the rest of a message it began), so it never sees half of a message
+ * the fast path took. */
 #include "autoinstr/sniffer.h"
 
 #include <string.h>
-#include <strings.h>
+
+#include "autoinstr/h1scan.h"
+#include "autoinstr/sniffer_h2.h"
 
 static const char *const k_methods[SNIFF_METHOD_COUNT] = {
     "GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "_OTHER",
@@ -33,10 +42,37 @@ const char *sniff_error_name(int error) { return error > 0 && error < SNIFF_ERR_
 
 int sniff_method_of(const char *m, size_t n) {
   /* methods are case-sensitive (RFC 9110 §9.1) */
-  for (int i = 0; i < SNIFF_OTHER; i++) {
-    if (strlen(k_methods[i]) == n && memcmp(k_methods[i], m, n) == 0) return i;
+  switch (n) {
+  case 3:
+    if (!memcmp(m, "GET", 3)) return SNIFF_GET;
+    if (!memcmp(m, "PUT", 3)) return SNIFF_PUT;
+    break;
+  case 4:
+    if (!memcmp(m, "HEAD", 4)) return SNIFF_HEAD;
+    if (!memcmp(m, "POST", 4)) return SNIFF_POST;
+    break;
+  case 5:
+    if (!memcmp(m, "TRACE", 5)) return SNIFF_TRACE;
+    if (!memcmp(m, "PATCH", 5)) return SNIFF_PATCH;
+    break;
+  case 6:
+    if (!memcmp(m, "DELETE", 6)) return SNIFF_DELETE;
+    break;
+  case 7:
+    if (!memcmp(m, "OPTIONS", 7)) return SNIFF_OPTIONS;
+    if (!memcmp(m, "CONNECT", 7)) return SNIFF_CONNECT;
+    break;
+  default:
+    break;
   }
   return SNIFF_OTHER;
+}
+
+/* The time of the current call: read from the sink's clock the first time it is needed in a call that was
+ * given SNIFF_CLOCK. */
+static int64_t now_of(sniff_conn *c) {
+  if (c->now == SNIFF_CLOCK) c->now = c->sink && c->sink->clock ? c->sink->clock(c->sink->user) : 0;
+  return c->now;
 }
 
 /* ---- the request ring ------------------------------------------------------------------------------- */
@@ -56,8 +92,9 @@ static void active(sniff_conn *c, sniff_req *r, int delta) {
 /* Reports the oldest open entry and removes it from the ring. */
 static void finish_front(sniff_conn *c, uint16_t status, uint64_t resp_body, int error) {
   sniff_req *r = slot(c, c->resp_seq);
+  int64_t now = now_of(c);
   sniff_event ev = {
-      .duration_ns = c->now > r->t0 ? c->now - r->t0 : 0,
+      .duration_ns = now > r->t0 ? now - r->t0 : 0,
       .req_body = r->body,
       .resp_body = resp_body,
       .status = status,
@@ -79,6 +116,7 @@ static void finish_front(sniff_conn *c, uint16_t status, uint64_t resp_body, int
 
 void sniff_stop_now(sniff_conn *c, sniff_stop why) {
   if (c->mode == SNIFF_MODE_OFF) return;
+  if (c->mode == SNIFF_MODE_H2) { sniff_h2_stop(c, why); return; }
   for (uint64_t s = c->resp_seq; s < c->req_seq; s++) {
     sniff_req *r = slot(c, s);
     if (r->counted) {
@@ -88,38 +126,34 @@ void sniff_stop_now(sniff_conn *c, sniff_stop why) {
   }
   c->resp_seq = c->req_seq;
   c->req_open = false;
+  c->req_left = c->resp_left = 0;
   c->mode = SNIFF_MODE_OFF;
   c->stop = (uint8_t)why;
 }
 
-/* ---- request parser callbacks ----------------------------------------------------------------------- */
+/* ---- what happens in a request, whichever way it was read ------------------------------------------- */
 
-static int req_begin(wire_h1_parser *p) {
-  sniff_conn *c = p->user;
+/* A request message begins (its first byte). -1: more than SNIFF_MAX_PENDING open (c->stop says so). */
+static int on_req_begin(sniff_conn *c) {
   if (c->req_seq - c->resp_seq >= SNIFF_MAX_PENDING) {
     c->stop = SNIFF_STOP_UNEXPECTED;
     return -1;
   }
   sniff_req *r = slot(c, c->req_seq);
-  memset(r, 0, sizeof *r);
-  r->t0 = c->now;
-  r->route = -1;
-  r->method = SNIFF_OTHER;
-  r->version = 11;
+  *r = (sniff_req){.t0 = now_of(c), .route = -1, .method = SNIFF_OTHER, .version = 11};
   c->cur_req = c->req_seq++;
   c->req_open = true;
   return 0;
 }
 
-static int req_line(wire_h1_parser *p, const char *method, size_t method_len, const char *target,
-                    size_t target_len, int version) {
-  sniff_conn *c = p->user;
+/* Its request line. -1 for CONNECT: a tunnel follows (c->stop says so). */
+static int on_req_line(sniff_conn *c, int method, const char *target, size_t target_len, int version) {
   sniff_req *r = reading(c);
   if (!r) return 0;
-  r->method = (uint8_t)sniff_method_of(method, method_len);
+  r->method = (uint8_t)method;
   r->version = (uint8_t)version;
-  r->route = (int16_t)preload_routes_match(c->routes, target, target_len);
-  if (r->method == SNIFF_CONNECT) {
+  if (c->routes && c->routes->n) r->route = (int16_t)preload_routes_match(c->routes, target, target_len);
+  if (method == SNIFF_CONNECT) {
     c->stop = SNIFF_STOP_CONNECT; /* a tunnel: nothing after this is HTTP */
     return -1;
   }
@@ -128,32 +162,21 @@ static int req_line(wire_h1_parser *p, const char *method, size_t method_len, co
   return 0;
 }
 
-static int req_body(wire_h1_parser *p, const uint8_t *data, size_t len) {
-  sniff_conn *c = p->user;
+static void on_req_body(sniff_conn *c, size_t len) {
   sniff_req *r = reading(c);
   if (r) r->body += len;
-  return 0;
 }
 
-static int req_complete(wire_h1_parser *p) {
-  sniff_conn *c = p->user;
+static void on_req_complete(sniff_conn *c) {
   sniff_req *r = reading(c);
   if (r) r->complete = true;
   c->req_open = false;
-  return 0;
 }
 
-static const wire_h1_callbacks k_req_cb = {
-    .on_message_begin = req_begin,
-    .on_request_line = req_line,
-    .on_body = req_body,
-    .on_message_complete = req_complete,
-};
+/* ---- what happens in a response ------------------------------------------------------------------------ */
 
-/* ---- response parser callbacks ---------------------------------------------------------------------- */
-
-static int resp_begin(wire_h1_parser *p) {
-  sniff_conn *c = p->user;
+/* A response begins. -1: nobody asked for it (c->stop says so). */
+static int on_resp_begin(sniff_conn *c) {
   if (c->resp_seq >= c->req_seq) { /* a response nobody asked for: not a protocol we understand */
     c->stop = SNIFF_STOP_UNEXPECTED;
     return -1;
@@ -163,26 +186,11 @@ static int resp_begin(wire_h1_parser *p) {
   return 0;
 }
 
-static int resp_status(wire_h1_parser *p, int version, int status, const char *reason, size_t reason_len) {
-  sniff_conn *c = p->user;
-  c->status = (uint16_t)status;
-  return 0;
-}
+/* A final response to HEAD has no body whatever its framing headers say (1xx/204/304: the parser knows). */
+static bool resp_to_head(sniff_conn *c) { return c->status >= 200 && slot(c, c->resp_seq)->method == SNIFF_HEAD; }
 
-static int resp_headers_complete(wire_h1_parser *p) {
-  sniff_conn *c = p->user;
-  if (c->status >= 200 && slot(c, c->resp_seq)->method == SNIFF_HEAD) return WIRE_H1_SKIP_BODY;
-  return 0;
-}
-
-static int resp_body(wire_h1_parser *p, const uint8_t *data, size_t len) {
-  sniff_conn *c = p->user;
-  c->resp_body += len;
-  return 0;
-}
-
-static int resp_complete(wire_h1_parser *p) {
-  sniff_conn *c = p->user;
+/* The response is complete. WIRE_H1_PAUSE after a 101: HTTP ends here (c->resp_stop is set). */
+static int on_resp_complete(sniff_conn *c) {
   if (c->status == 101) { /* switching protocols: the exchange ends here, and so does HTTP/1 */
     finish_front(c, 101, 0, SNIFF_ERR_NONE);
     c->resp_stop = true;
@@ -197,6 +205,53 @@ static int resp_complete(wire_h1_parser *p) {
   return 0;
 }
 
+/* ---- the wire parsers' callbacks ----------------------------------------------------------------------- */
+
+static int req_begin(wire_h1_parser *p) { return on_req_begin(p->user); }
+
+static int req_line(wire_h1_parser *p, const char *method, size_t method_len, const char *target,
+                    size_t target_len, int version) {
+  return on_req_line(p->user, sniff_method_of(method, method_len), target, target_len, version);
+}
+
+static int req_body(wire_h1_parser *p, const uint8_t *data, size_t len) {
+  (void)data;
+  on_req_body(p->user, len);
+  return 0;
+}
+
+static int req_complete(wire_h1_parser *p) {
+  on_req_complete(p->user);
+  return 0;
+}
+
+static const wire_h1_callbacks k_req_cb = {
+    .on_message_begin = req_begin,
+    .on_request_line = req_line,
+    .on_body = req_body,
+    .on_message_complete = req_complete,
+};
+
+static int resp_begin(wire_h1_parser *p) { return on_resp_begin(p->user); }
+
+static int resp_status(wire_h1_parser *p, int version, int status, const char *reason, size_t reason_len) {
+  (void)version, (void)reason, (void)reason_len;
+  sniff_conn *c = p->user;
+  c->status = (uint16_t)status;
+  return 0;
+}
+
+static int resp_headers_complete(wire_h1_parser *p) { return resp_to_head(p->user) ? WIRE_H1_SKIP_BODY : 0; }
+
+static int resp_body(wire_h1_parser *p, const uint8_t *data, size_t len) {
+  (void)data;
+  sniff_conn *c = p->user;
+  c->resp_body += len;
+  return 0;
+}
+
+static int resp_complete(wire_h1_parser *p) { return on_resp_complete(p->user); }
+
 static const wire_h1_callbacks k_resp_cb = {
     .on_message_begin = resp_begin,
     .on_status_line = resp_status,
@@ -204,6 +259,58 @@ static const wire_h1_callbacks k_resp_cb = {
     .on_body = resp_body,
     .on_message_complete = resp_complete,
 };
+
+/* ---- the fast path (h1scan.h) --------------------------------------------------------------------------- */
+
+/* At a request boundary: takes a simple head whole in data. Returns the bytes taken (its body, if any, is
+ * then counted through req_left), 0 when the wire parser must take over, -1 when the connection stopped. */
+static ssize_t fast_request(sniff_conn *c, const uint8_t *data, size_t len) {
+  h1scan_head h;
+  if (!h1scan_request(data, len, &h)) return 0;
+  int method = sniff_method_of(h.method, h.method_len);
+  if (method == SNIFF_CONNECT) return 0; /* the wire parser knows its authority-form target */
+  if (on_req_begin(c) < 0) {
+    sniff_stop_now(c, (sniff_stop)c->stop);
+    return -1;
+  }
+  (void)on_req_line(c, method, h.target, h.target_len, h.version); /* not CONNECT: cannot refuse */
+  if (h.content_length > 0) c->req_left = (uint64_t)h.content_length;
+  else on_req_complete(c);
+  return (ssize_t)h.head_len;
+}
+
+/* At a response boundary: takes a simple final response head whole in data. Returns the bytes taken (its
+ * body, if any, is then counted through resp_left) or 0 when the wire parser must take over: interim (1xx)
+ * responses, bodies delimited by the close, a response nobody asked for. */
+static size_t fast_response(sniff_conn *c, const uint8_t *data, size_t len) {
+  if (c->resp_seq >= c->req_seq) return 0; /* unasked: the wire parser's on_resp_begin stops the connection */
+  h1scan_head h;
+  if (!h1scan_response(data, len, &h) || h.status < 200) return 0;
+  bool no_body = h.status == 204 || h.status == 304 || slot(c, c->resp_seq)->method == SNIFF_HEAD;
+  if (!no_body && h.content_length < 0) return 0;
+  (void)on_resp_begin(c); /* asked for: cannot refuse */
+  c->status = h.status;
+  if (!no_body && h.content_length > 0) c->resp_left = (uint64_t)h.content_length;
+  else (void)on_resp_complete(c); /* a final status: never pauses */
+  return h.head_len;
+}
+
+/* Counts up to len bytes of a fast-path request body; returns how many were body. */
+static size_t fast_req_body(sniff_conn *c, size_t len) {
+  size_t n = len < c->req_left ? len : (size_t)c->req_left;
+  on_req_body(c, n);
+  c->req_left -= n;
+  if (c->req_left == 0) on_req_complete(c);
+  return n;
+}
+
+static uint64_t fast_resp_body(sniff_conn *c, uint64_t len) {
+  uint64_t n = len < c->resp_left ? len : c->resp_left;
+  c->resp_body += n;
+  c->resp_left -= n;
+  if (c->resp_left == 0) (void)on_resp_complete(c);
+  return n;
+}
 
 /* ---- feeding ---------------------------------------------------------------------------------------- */
 
@@ -223,31 +330,52 @@ void sniff_init(sniff_conn *c, const sniff_sink *sink, const preload_routes *rou
 }
 
 /* Follows the first bytes of the stream against the HTTP/2 preface. */
-static void track_preface(sniff_conn *c, const uint8_t *data, size_t len) {
-  while (c->preface < H2_PREFACE_LEN && len > 0) {
-    if (*data != (uint8_t)k_h2_preface[c->preface]) {
+static size_t track_preface(sniff_conn *c, const uint8_t *data, size_t len) {
+  size_t used = 0;
+  while (c->preface < H2_PREFACE_LEN && used < len) {
+    if (data[used] != (uint8_t)k_h2_preface[c->preface]) {
       c->preface = PREFACE_NO;
-      return;
+      break;
     }
     c->preface++;
-    data++;
-    len--;
+    used++;
   }
+  return used;
 }
 
 static void feed_request(sniff_conn *c, const uint8_t *data, size_t len) {
   if (c->req_lost) return;
   if (c->preface < H2_PREFACE_LEN) {
-    track_preface(c, data, len);
+    uint8_t held = c->preface; /* bytes of a possible preface read before, not parsed yet */
+    size_t used = track_preface(c, data, len);
     if (c->preface == H2_PREFACE_LEN) {
-      sniff_stop_now(c, SNIFF_STOP_HTTP2);
+      if (!sniff_h2_begin(c, data + used, len - used, c->now)) sniff_stop_now(c, SNIFF_STOP_HTTP2);
       return;
     }
+    if (c->preface != PREFACE_NO) return; /* all of it may be the HTTP/2 preface: wait for the rest */
+    if (held) feed_request(c, (const uint8_t *)k_h2_preface, held); /* it was not: HTTP/1 gets them first */
+    if (c->mode != SNIFF_MODE_HTTP1) return;
   }
   if (c->upgrade_asked) { /* bytes after an Upgrade request, before its answer: we cannot tell what they are */
     sniff_stop_now(c, SNIFF_STOP_UPGRADE);
     return;
   }
+  while (len > 0) {
+    if (c->req_left) {
+      size_t n = fast_req_body(c, len);
+      data += n;
+      len -= n;
+      continue;
+    }
+    /* the wire parser is idle between messages (after the peer's EOF it may hold an error: its turn) */
+    if (c->fast_off || c->peer_eof || wire_h1_in_message(&c->req)) break;
+    ssize_t k = fast_request(c, data, len);
+    if (k < 0) return;
+    if (k == 0) break;
+    data += k;
+    len -= (size_t)k;
+  }
+  if (len == 0) return;
   wire_err err;
   ssize_t n = wire_h1_parse(&c->req, data, len, &err);
   if (n < 0) {
@@ -262,6 +390,20 @@ static void feed_request(sniff_conn *c, const uint8_t *data, size_t len) {
 }
 
 static void feed_response(sniff_conn *c, const uint8_t *data, size_t len) {
+  while (len > 0) {
+    if (c->resp_left) {
+      size_t n = (size_t)fast_resp_body(c, len);
+      data += n;
+      len -= n;
+      continue;
+    }
+    if (c->fast_off || wire_h1_in_message(&c->resp)) break;
+    size_t k = fast_response(c, data, len);
+    if (k == 0) break;
+    data += k;
+    len -= k;
+  }
+  if (len == 0) return;
   wire_err err;
   c->resp_stop = false;
   ssize_t n = wire_h1_parse(&c->resp, data, len, &err);
@@ -270,14 +412,21 @@ static void feed_response(sniff_conn *c, const uint8_t *data, size_t len) {
 }
 
 void sniff_read_discarded(sniff_conn *c) {
+  if (c->mode == SNIFF_MODE_H2) sniff_h2_stop(c, SNIFF_STOP_LOST);
   if (c->mode != SNIFF_MODE_HTTP1) return;
   c->req_lost = true;
   c->req_open = false; /* a request being read stays open (and ends at the close) but gets no more bytes */
+  c->req_left = 0;
 }
 
 void sniff_peer_closed(sniff_conn *c, int64_t now_ns) {
+  if (c->mode == SNIFF_MODE_H2) { sniff_h2_peer_closed(c, now_ns); return; }
   c->now = now_ns;
   c->peer_eof = true;
+  if (c->req_left) { /* inside a fast-path body: the request stays incomplete (aborted at the close) */
+    c->req_left = 0;
+    c->req_lost = true;
+  }
   if (c->mode == SNIFF_MODE_HTTP1 && !c->upgrade_asked) {
     wire_err err;
     (void)wire_h1_finish(&c->req, &err); /* inside a request: reported at the close */
@@ -285,6 +434,7 @@ void sniff_peer_closed(sniff_conn *c, int64_t now_ns) {
 }
 
 void sniff_read(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns) {
+  if (c->mode == SNIFF_MODE_H2) { sniff_h2_read(c, data, len, false, now_ns); return; }
   if (len == 0) {
     sniff_peer_closed(c, now_ns);
     return;
@@ -308,6 +458,7 @@ void sniff_read(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns) 
 }
 
 void sniff_read_tls(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns) {
+  if (c->mode == SNIFF_MODE_H2) { sniff_h2_read(c, data, len, true, now_ns); return; }
   if (c->mode == SNIFF_MODE_NEW || c->mode == SNIFF_MODE_TLS) {
     c->mode = SNIFF_MODE_HTTP1;
     c->scheme = SNIFF_HTTPS;
@@ -323,8 +474,9 @@ void sniff_read_tls(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_
 
 void sniff_write(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns) {
   if (len == 0) return;
-  if (c->mode == SNIFF_MODE_NEW) { /* the server speaks first: not HTTP */
-    sniff_stop_now(c, SNIFF_STOP_UNEXPECTED);
+  if (c->mode == SNIFF_MODE_H2) { sniff_h2_write(c, data, len, false, now_ns); return; }
+  if (c->mode == SNIFF_MODE_NEW) { /* the server speaks first: HTTP/2's SETTINGS, or not HTTP */
+    if (!sniff_h2_begin_server_first(c, data, len, false, now_ns)) sniff_stop_now(c, SNIFF_STOP_UNEXPECTED);
     return;
   }
   if (c->mode != SNIFF_MODE_HTTP1 || c->scheme == SNIFF_HTTPS) return;
@@ -333,6 +485,8 @@ void sniff_write(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns)
 }
 
 void sniff_write_tls(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns) {
+  if (c->mode == SNIFF_MODE_H2) { sniff_h2_write(c, data, len, true, now_ns); return; }
+  if (c->mode == SNIFF_MODE_TLS && len && sniff_h2_begin_server_first(c, data, len, true, now_ns)) return;
   if (len == 0 || c->mode != SNIFF_MODE_HTTP1 || c->scheme != SNIFF_HTTPS) return;
   c->now = now_ns;
   feed_response(c, data, len);
@@ -343,9 +497,14 @@ void sniff_write_tls(sniff_conn *c, const uint8_t *data, size_t len, int64_t now
 static const uint8_t k_zeros[4096];
 
 void sniff_write_opaque(sniff_conn *c, uint64_t len, int64_t now_ns) {
+  if (c->mode == SNIFF_MODE_H2) { sniff_h2_write_opaque(c, len, now_ns); return; }
   if (len == 0 || c->mode != SNIFF_MODE_HTTP1 || c->scheme == SNIFF_HTTPS) return;
   c->now = now_ns;
   while (len > 0 && c->mode == SNIFF_MODE_HTTP1) {
+    if (c->resp_left) { /* a fast-path body: counted, no bytes needed */
+      len -= fast_resp_body(c, len);
+      continue;
+    }
     size_t n = len > sizeof k_zeros ? sizeof k_zeros : (size_t)len;
     feed_response(c, k_zeros, n);
     len -= n;
@@ -361,13 +520,13 @@ void sniff_shutdown_write(sniff_conn *c, int64_t now_ns) {
 }
 
 void sniff_close(sniff_conn *c, int64_t now_ns) {
+  if (c->mode == SNIFF_MODE_H2) { sniff_h2_close(c, now_ns); return; }
   if (c->mode != SNIFF_MODE_HTTP1) {
     sniff_stop_now(c, (sniff_stop)c->stop);
     return;
   }
-  sniff_shutdown_write(c, now_ns);
-  c->now = now_ns;
-  bool resp_started = wire_h1_in_message(&c->resp) && c->status >= 200;
+  sniff_shutdown_write(c, now_ns); /* sets c->now */
+  bool resp_started = (wire_h1_in_message(&c->resp) || c->resp_left > 0) && c->status >= 200;
   while (c->mode == SNIFF_MODE_HTTP1 && c->resp_seq < c->req_seq) {
     sniff_req *r = slot(c, c->resp_seq);
     int error;

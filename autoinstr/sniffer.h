@@ -12,11 +12,18 @@
  * TLS: a connection whose first byte read is a TLS handshake record waits for plaintext through
  * sniff_read_tls()/sniff_write_tls() (the shim's SSL_read/SSL_write hooks); raw bytes are ignored from then on.
  *
+ * Fast path: at a message boundary, a head that arrives whole in one read or write and has the common simple
+ * shape (CRLF lines, HTTP/1.0 or 1.1, origin-form target, at most one plain Content-Length, no
+ * Transfer-Encoding or Upgrade, a final status) is read by the light scanner of h1scan.h, which extracts only
+ * the metric fields; its Content-Length body is then counted without a parser. Everything else goes to the
+ * wire parsers, which stay the authority (see h1scan.h for why this is not a second HTTP parser).
+ *
  * Timing: a request starts when its first byte is read and ends when the last byte of its final response is
  * written. Every function takes `now_ns` (monotonic) from the caller, so the machine is testable without
- * clocks. Memory is the struct itself (two small line windows); nothing allocates, locks or makes a system
- * call, so the sniffer is safe wherever the host does I/O. One thread at a time per connection (the shim
- * guarantees it). */
+ * clocks; a caller that passes SNIFF_CLOCK instead has the time read from the sink's clock only when an
+ * exchange starts or ends (two clock reads per exchange, none for the calls in between). Memory is the struct
+ * itself (two small line windows); nothing allocates, locks or makes a system call, so the sniffer is safe
+ * wherever the host does I/O. One thread at a time per connection (the shim guarantees it). */
 #ifndef OTELC_AUTOINSTR_SNIFFER_H
 #define OTELC_AUTOINSTR_SNIFFER_H
 
@@ -66,26 +73,32 @@ typedef struct sniff_event {
   uint16_t status;       /* final status, 0 when no response was written */
   uint16_t port;         /* server.port, 0 for Unix sockets */
   uint8_t method;        /* sniff_method */
-  uint8_t version;       /* 10 or 11 */
+  uint8_t version;       /* 10, 11, or 20 (HTTP/2, sniffer_h2.h) */
   uint8_t scheme;        /* sniff_scheme */
   uint8_t error;         /* sniff_error */
   int16_t route;         /* index in the route table, -1 for none */
   uint8_t port_slot;     /* the caller's port index (passed to sniff_init), for active-request counters */
 } sniff_event;
 
-/* Where the sniffer reports. Both may be called from any thread that does I/O on a watched connection. */
+/* Where the sniffer reports. All may be called from any thread that does I/O on a watched connection. */
 typedef struct sniff_sink {
   void (*exchange_done)(void *user, const sniff_event *ev);
   /* A request started (+1, its method is known) or ended (-1, with or without an event). */
   void (*active)(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot, int delta);
   void *user;
+  /* Monotonic nanoseconds, read when a function was given SNIFF_CLOCK and a time is needed. NULL: 0. */
+  int64_t (*clock)(void *user);
 } sniff_sink;
+
+/* Pass as now_ns: "read the sink's clock if this call starts or ends an exchange". */
+#define SNIFF_CLOCK INT64_MIN
 
 typedef enum sniff_mode {
   SNIFF_MODE_NEW = 0,   /* nothing read yet */
   SNIFF_MODE_HTTP1,     /* watching HTTP/1 */
   SNIFF_MODE_TLS,       /* TLS seen: raw bytes ignored, plaintext comes through the TLS hooks */
   SNIFF_MODE_OFF,       /* stopped: HTTP/2, an upgrade, CONNECT, something not understood */
+  SNIFF_MODE_H2,        /* HTTP/2: every call goes to sniffer_h2.h (c->h2) */
 } sniff_mode;
 
 /* Why a connection stopped being watched (for tests and the shim's own counters). */
@@ -130,6 +143,11 @@ typedef struct sniff_conn {
   bool upgrade_asked; /* the request parser stopped after an Upgrade request; waiting for the answer */
   bool resp_stop;     /* set inside a response callback: stop after this feed */
   bool req_lost;      /* request bytes were discarded unseen: no new request is followed */
+  bool fast_off;      /* never use the fast path (sniff_set_fast_path; tests and the fuzzer compare both) */
+  /* Body bytes still to come in a Content-Length body the fast path is counting (its wire parser then sits
+   * idle between messages). */
+  uint64_t req_left, resp_left;
+  struct sniff_h2 *h2; /* SNIFF_MODE_H2: the HTTP/2 state (sniffer_h2.h), mapped while the mode lasts */
   char req_win[SNIFF_REQ_WINDOW];
   char resp_win[SNIFF_RESP_WINDOW];
 } sniff_conn;
@@ -161,6 +179,11 @@ void sniff_shutdown_write(sniff_conn *c, int64_t now_ns);
 void sniff_close(sniff_conn *c, int64_t now_ns);
 /* Stops watching: open requests leave the active count without an event. */
 void sniff_stop_now(sniff_conn *c, sniff_stop why);
+
+/* Turns the fast path (h1scan.h) off or on for c (on after sniff_init; change it before the first byte).
+ * Results are the same either way for heads the wire parser accepts; for tests and the fuzzer, which check
+ * exactly that. */
+static inline void sniff_set_fast_path(sniff_conn *c, bool on) { c->fast_off = !on; }
 
 /* True while the connection is still watched (not stopped). */
 static inline bool sniff_watching(const sniff_conn *c) { return c->mode != SNIFF_MODE_OFF; }

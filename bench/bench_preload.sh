@@ -7,6 +7,13 @@
 #
 #   bench/bench_preload.sh [build-dir]        (a Release build without sanitizers: numbers worth recording)
 #   ROUNDS=5 DURATION=10 bench/bench_preload.sh build/rel
+#   CALLGRIND=1 bench/bench_preload.sh build/rel
+#
+# CALLGRIND=1 adds the figure a shared, loaded machine cannot spoil: nginx (one process, master_process off)
+# run under callgrind, plain and under the shim (OTEL_METRICS_EXPORTER=none), each driven by wrk for 3 s and
+# for 12 s; the difference in instructions between the two runs divided by the difference in requests is the
+# instructions per request, with start-up and exit cancelled out. All threads are counted, so the shim's
+# recording thread is included.
 set -euo pipefail
 build=${1:-build/rel}
 shim=$(realpath "$build/autoinstr/libotelc-preload.so")
@@ -129,6 +136,36 @@ print("median plain %.0f req/s p99 %.0f us cpu %.2f us/req | shim %.0f req/s p99
 print("throughput change %+.2f %% | p99 added %+.0f us | worker CPU added %+.2f us/request (%+.1f %%)"
       % ((sr - pr) / pr * 100, sl - pl, sc - pc, (sc - pc) / pc * 100))
 PY
+# Instructions per request under callgrind (see the top comment).
+callgrind_ir_per_request() { # "" or the LD_PRELOAD value
+  local cfg="$tmp/nginx-cg.conf" short long
+  sed -e 's/^master_process on;/master_process off;/' "$tmp/nginx.conf" >"$cfg"
+  cg_once() {
+    local env_args=() out reqs pid
+    [ -n "$1" ] && env_args=(LD_PRELOAD="$1" OTEL_METRICS_EXPORTER=none)
+    env "${env_args[@]}" valgrind --tool=callgrind --separate-threads=no --callgrind-out-file="$tmp/cg.out" \
+      "$NGINX" -p "$tmp" -c "$cfg" -e "$tmp/logs/error.log" 2>"$tmp/cg.log" &
+    pid=$!
+    for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+    out=$(wrk -t1 -c32 -d"$2s" "http://127.0.0.1:$port/index.html")
+    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+    kill -QUIT "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    echo "$(awk '/^(summary|totals):/ {print $2; exit}' "$tmp/cg.out") $reqs"
+  }
+  short=$(cg_once "$1" 3)
+  long=$(cg_once "$1" 12)
+  awk -v a="$short" -v b="$long" 'BEGIN {split(a, x, " "); split(b, y, " "); printf "%.0f", (y[1] - x[1]) / (y[2] - x[2])}'
+}
+if [ "${CALLGRIND:-0}" = 1 ]; then
+  if command -v valgrind >/dev/null; then
+    cg_plain=$(callgrind_ir_per_request "")
+    cg_shim=$(callgrind_ir_per_request "$shim")
+    echo "callgrind: nginx instructions per request plain $cg_plain, shim $cg_shim, added $((cg_shim - cg_plain))"
+  else
+    echo "callgrind: valgrind is not installed"
+  fi
+fi
 if [ -x "$micro" ]; then
   echo "bench_preload (one process, loopback):"
   echo "  plain:"; "$micro" | sed 's/^/    /'

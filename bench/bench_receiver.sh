@@ -18,6 +18,7 @@
 #   7. 8 clients as fast as they can for BENCH_LONG_SECONDS with the default config -> RSS
 #   8. overload with memory_limiter (limit_mib 64): backend down, 8 clients push; RSS (peak) vs the limit,
 #      refusals; then the backend comes up, the queue drains, and a light load (--rate 100) is served again.
+# Scenarios 2 and 4 also say how many of the accepted points the exporter delivered once its queue drained.
 # Only scenarios named in BENCH_ONLY (e.g. "1 3 5") run when it is set.
 set -u
 BUILD=${1:-build/bench}
@@ -130,6 +131,9 @@ service:
 EOF
 }
 
+# self_metric NAME: the sum of the receiver's own otelcol_* series NAME (telemetry on $TEL)
+self_metric() { curl -s --max-time 5 "http://127.0.0.1:$TEL/metrics" | awk -v n="$1" '$1 ~ "^"n"[{ ]" || $1 == n { s += $NF } END { printf "%.0f", s }'; }
+
 echo "# otelc-receiver benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "# machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# receiver: $RECEIVER ($("$RECEIVER" --version 2>&1 | head -n 1))"
@@ -174,6 +178,17 @@ throughput() {
     "$(awk -v p="$ok_points" -v c="$cpu" 'BEGIN { if (c > 0) printf "%.0f", p / c; else print "n/a" }')" \
     "$cpu" "$secs" "$(rss_mib "$pid")"
   echo "    loadgen: $line"
+  if [[ $exporter == otlp ]]; then # everything accepted reaches the sink (the queue drains)
+    local sent=0 accepted=0 i
+    echo "    exporter queue at the end of the load: $(self_metric otelcol_exporter_queue_size) requests"
+    for ((i = 0; i < 100; i++)); do
+      sent=$(self_metric otelcol_exporter_sent_metric_points)
+      accepted=$(self_metric otelcol_receiver_accepted_metric_points)
+      ((sent >= accepted)) && break
+      sleep 0.1
+    done
+    echo "    exporter: $sent of $accepted accepted points sent"
+  fi
   stop "$pid"
   [[ -n $sink_pid ]] && stop "$sink_pid"
 }
@@ -271,7 +286,6 @@ if want 8; then
   spid=$PID
   wait_port "$sg"
   t0=$SECONDS
-  self_metric() { curl -s --max-time 5 "http://127.0.0.1:$TEL/metrics" | awk -v n="$1" '$1 ~ "^"n"[{ ]" || $1 == n { s += $NF } END { printf "%.0f", s }'; }
   for ((i = 0; i < 600; i++)); do # the queue drains into the sink: all accepted points sent (at most ~2 min)
     sent=$(self_metric otelcol_exporter_sent_metric_points)
     accepted=$(self_metric otelcol_receiver_accepted_metric_points)

@@ -162,25 +162,21 @@ size_t otlp_arena_reserved(const otlp_arena *a) { return a->reserved; }
 
 /* ---- Decode ----------------------------------------------------------------------------------------------- */
 
-static ProtobufCMessage *decode_message(const ProtobufCMessageDescriptor *desc, pbwalk_root root, const char *what,
-                                        const uint8_t *data, size_t len, size_t max_len, otlp_arena *arena,
-                                        wire_err *err) {
+/* Checks the size and the data pointer as every decode does; `data` is replaced by a valid pointer for len 0. */
+static int precheck(const char *what, const uint8_t **data, size_t len, size_t max_len, wire_err *err) {
   static const uint8_t empty[1];
-  if (max_len && len > max_len) {
-    wire_err_set(err, WIRE_E_LIMIT, "otlp: %s of %zu bytes exceeds the limit of %zu bytes", what, len, max_len);
-    return NULL;
+  if (max_len && len > max_len)
+    return wire_err_set(err, WIRE_E_LIMIT, "otlp: %s of %zu bytes exceeds the limit of %zu bytes", what, len, max_len);
+  if (!*data) {
+    if (len) return wire_err_set(err, WIRE_E_INVALID, "otlp: %s of %zu bytes has no data", what, len);
+    *data = empty;
   }
-  if (!data) {
-    if (len) {
-      wire_err_set(err, WIRE_E_INVALID, "otlp: %s of %zu bytes has no data", what, len);
-      return NULL;
-    }
-    data = empty;
-  }
-  if (pbwalk_validate(data, len, root, WIRE_OTLP_MAX_DEPTH, err) < 0) {
-    wire_err_prefix(err, "otlp: %s: ", what);
-    return NULL;
-  }
+  return 0;
+}
+
+/* protobuf-c's unpack of bytes that passed the walk, with the arena's errors told apart from malloc's. */
+static ProtobufCMessage *unpack(const ProtobufCMessageDescriptor *desc, const char *what, const uint8_t *data,
+                                size_t len, otlp_arena *arena, wire_err *err) {
   bool was_exhausted = arena && arena->exhausted;
   if (arena) arena->exhausted = false;
   ProtobufCMessage *msg = protobuf_c_message_unpack(desc, arena ? &arena->allocator : NULL, len, data);
@@ -193,6 +189,35 @@ static ProtobufCMessage *decode_message(const ProtobufCMessageDescriptor *desc, 
   }
   if (arena) arena->exhausted = arena->exhausted || was_exhausted;
   return msg;
+}
+
+static ProtobufCMessage *decode_message(const ProtobufCMessageDescriptor *desc, pbwalk_root root, const char *what,
+                                        const uint8_t *data, size_t len, size_t max_len, otlp_arena *arena,
+                                        wire_err *err) {
+  if (precheck(what, &data, len, max_len, err) < 0) return NULL;
+  if (pbwalk_validate(data, len, root, WIRE_OTLP_MAX_DEPTH, err) < 0) {
+    wire_err_prefix(err, "otlp: %s: ", what);
+    return NULL;
+  }
+  return unpack(desc, what, data, len, arena, err);
+}
+
+#define REQUEST_DESC opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__descriptor
+
+int wire_otlp_scan_request(const uint8_t *data, size_t len, size_t max_len, pbwalk_scan *out, wire_err *err) {
+  out->points = out->resource_metrics = 0;
+  out->clean = false;
+  if (precheck("request", &data, len, max_len, err) < 0) return -1;
+  if (pbwalk_scan_request(data, len, WIRE_OTLP_MAX_DEPTH, out, err) < 0) {
+    wire_err_prefix(err, "otlp: %s: ", "request");
+    return -1;
+  }
+  return 0;
+}
+
+otlp_request *wire_otlp_decode_request_trusted(const uint8_t *data, size_t len, otlp_arena *arena, wire_err *err) {
+  if (precheck("request", &data, len, 0, err) < 0) return NULL;
+  return (otlp_request *)unpack(&REQUEST_DESC, "request", data, len, arena, err);
 }
 
 otlp_request *wire_otlp_decode_request(const uint8_t *data, size_t len, size_t max_len, otlp_arena *arena,

@@ -24,6 +24,7 @@
 #include "opentelemetry/proto/collector/metrics/v1/metrics_service.pb-c.h"
 #include "wire/buf.h"
 #include "wire/err.h"
+#include "wire/pbwalk.h"
 
 /* Short names for the generated OTLP types (the same types, only shorter to write). */
 typedef Opentelemetry__Proto__Collector__Metrics__V1__ExportMetricsServiceRequest otlp_request;
@@ -95,6 +96,15 @@ size_t otlp_arena_reserved(const otlp_arena *a);
  * Returns NULL on error. Cost: see bench/bench_otlp_codec.c (validation is about a sixth of a decode). */
 otlp_request *wire_otlp_decode_request(const uint8_t *data, size_t len, size_t max_len, otlp_arena *arena,
                                        wire_err *err);
+/* The validation of wire_otlp_decode_request (the same size limit, the same errors) without decoding, plus
+ * what pbwalk_scan_request learns on the way: the data point count and whether the request is "clean" — a
+ * decode followed by wire_otlp_check_request(WIRE_OTLP_FIX_UTF8) would change nothing, so the bytes may be
+ * forwarded as they are (see pbwalk.h). About a third of the cost of a decode. Returns 0 or -1. */
+int wire_otlp_scan_request(const uint8_t *data, size_t len, size_t max_len, pbwalk_scan *out, wire_err *err);
+/* Decodes a request that already passed wire_otlp_decode_request's validation (wire_otlp_scan_request, or bytes
+ * this process produced or checked before): the same as wire_otlp_decode_request without the validating walk
+ * and the size limit. Never use it on bytes straight from a peer: protobuf-c alone has no nesting limit. */
+otlp_request *wire_otlp_decode_request_trusted(const uint8_t *data, size_t len, otlp_arena *arena, wire_err *err);
 /* Same for an ExportMetricsServiceResponse (what a backend answers an exporter). */
 otlp_response *wire_otlp_decode_response(const uint8_t *data, size_t len, size_t max_len, otlp_arena *arena,
                                          wire_err *err);

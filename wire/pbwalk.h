@@ -14,13 +14,16 @@
  * (encoded in at most 5 bytes, at most 2^31-1, not past the end of the enclosing message), and — for fields the
  * schema knows — that the wire type matches the field's type (a packed repeated scalar may come packed or not;
  * packed fixed64 payloads must be a multiple of 8 bytes, packed varints must be whole varints). Known
- * sub-message fields are walked into. Unknown fields are skipped (proto3 forward compatibility).
+ * sub-message fields are walked into. Unknown fields are skipped (proto3 forward compatibility). One valid but
+ * unusual encoding is rejected because protobuf-c 1.4 fails on it: KeyValue.value given twice with neither
+ * AnyValue setting a value (its merge of the two needs a oneof member).
  *
  * A message that passes this walk is one protobuf-c 1.4 unpacks (short of running out of memory).
  * Strings are not checked for UTF-8 here: see wire/otlp.h for that decision. */
 #ifndef OTELC_WIRE_PBWALK_H
 #define OTELC_WIRE_PBWALK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,5 +47,26 @@ typedef enum pbwalk_root {
  * Returns 0 if the bytes are well formed, or -1 with WIRE_E_INVALID and a message starting
  * "invalid protobuf at byte N: ..." in *err. */
 int pbwalk_validate(const uint8_t *data, size_t len, pbwalk_root root, unsigned max_depth, wire_err *err);
+
+/* What pbwalk_scan_request() learned about a well-formed ExportMetricsServiceRequest. */
+typedef struct pbwalk_scan {
+  uint64_t points;           /* data points; exact when `clean` (otherwise a lower bound: decode to count) */
+  uint64_t resource_metrics; /* resource_metrics entries */
+  /* True when decoding the bytes with protobuf-c and running wire_otlp_check_request(WIRE_OTLP_FIX_UTF8) on the
+   * result would find nothing (no rejected metric or point, no repair: every string valid UTF-8 without NUL),
+   * and no singular sub-message or oneof occurs twice (where protobuf-c's merge-or-replace reading of the bytes
+   * could differ from another decoder's). The bytes can then be forwarded as they are, instead of re-encoding
+   * the decode. False for anything else, which the caller handles by decoding. */
+  bool clean;
+} pbwalk_scan;
+
+/* The validation of pbwalk_validate(data, len, PBWALK_EXPORT_METRICS_REQUEST, max_depth) — the same errors, at
+ * the same bytes — plus, in the same pass, what *out describes. Returns 0 or -1 (out->clean is then false). */
+int pbwalk_scan_request(const uint8_t *data, size_t len, unsigned max_depth, pbwalk_scan *out, wire_err *err);
+
+/* For bytes that passed the walk: the offset one past the field that starts at `pos` (its number in *number,
+ * which may be NULL), or 0 at the end or on malformed input. Used to cut a serialized message at top-level
+ * field boundaries (an ExportMetricsServiceRequest between two resource_metrics). */
+size_t pbwalk_next_field(const uint8_t *data, size_t len, size_t pos, uint32_t *number);
 
 #endif

@@ -4,7 +4,14 @@
  * socket through a small BIO of our own, the "socket BIO without SIGPIPE": OpenSSL's socket BIO writes with
  * write(2), which raises SIGPIPE when the peer has gone, and a library must not kill (or require signal
  * settings from) its host process. Ours writes with send(MSG_NOSIGNAL) and otherwise behaves like
- * BIO_s_socket (non-blocking retry flags, EOF flag for OpenSSL's unexpected-EOF detection). */
+ * BIO_s_socket (non-blocking retry flags, EOF flag for OpenSSL's unexpected-EOF detection).
+ *
+ * Certificates and keys come from files or inline PEM (the Collector's cert_pem/key_pem/ca_pem); PEM text is
+ * never quoted in errors, and the copy kept for reloads is wiped when freed. Encrypted keys fail to load rather
+ * than prompting for a passphrase on a terminal. With reload_interval_ms the context is rebuilt from the config
+ * (files read again) when a connection is set up that long after the last build — the Collector's
+ * reload_interval: certificates rotated on disk are picked up without a restart; connections already open keep
+ * the context they were made from (OpenSSL counts references). */
 #include "wire/tls.h"
 
 #include <arpa/inet.h>
@@ -20,15 +27,89 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
+
+/* ---- the configuration, kept for reloads ------------------------------------------------------------ */
+
+/* A deep copy of a wire_tls_config: contexts are rebuilt from it (reload_interval_ms). */
+typedef struct tls_source {
+  wire_tls_config cfg; /* its strings point into the copies below */
+  char *strings[12];
+  size_t nstrings;
+  char **ciphers;
+} tls_source;
+
+static const char *keep(tls_source *s, const char *v, bool *ok) {
+  if (!v) return NULL;
+  char *c = strdup(v);
+  if (!c) {
+    *ok = false;
+    return NULL;
+  }
+  s->strings[s->nstrings++] = c;
+  return c;
+}
+
+static void source_free(tls_source *s) {
+  for (size_t i = 0; i < s->nstrings; i++) {
+    OPENSSL_cleanse(s->strings[i], strlen(s->strings[i])); /* key_pem is among them */
+    free(s->strings[i]);
+  }
+  if (s->ciphers)
+    for (size_t i = 0; i < s->cfg.ncipher_suites; i++) free(s->ciphers[i]);
+  free(s->ciphers);
+  memset(s, 0, sizeof *s);
+}
+
+static int source_copy(tls_source *s, const wire_tls_config *in, wire_err *err) {
+  memset(s, 0, sizeof *s);
+  s->cfg = *in;
+  bool ok = true;
+  s->cfg.ca_file = keep(s, in->ca_file, &ok);
+  s->cfg.ca_pem = keep(s, in->ca_pem, &ok);
+  s->cfg.cert_file = keep(s, in->cert_file, &ok);
+  s->cfg.key_file = keep(s, in->key_file, &ok);
+  s->cfg.client_ca_file = keep(s, in->client_ca_file, &ok);
+  s->cfg.server_name = keep(s, in->server_name, &ok);
+  s->cfg.min_version = keep(s, in->min_version, &ok);
+  s->cfg.cert_pem = keep(s, in->cert_pem, &ok);
+  s->cfg.key_pem = keep(s, in->key_pem, &ok);
+  s->cfg.max_version = keep(s, in->max_version, &ok);
+  s->cfg.cipher_suites = NULL;
+  s->cfg.ncipher_suites = 0;
+  if (ok && in->ncipher_suites && in->cipher_suites) {
+    s->ciphers = calloc(in->ncipher_suites, sizeof *s->ciphers);
+    ok = s->ciphers != NULL;
+    for (size_t i = 0; ok && i < in->ncipher_suites; i++) {
+      s->ciphers[i] = strdup(in->cipher_suites[i] ? in->cipher_suites[i] : "");
+      ok = s->ciphers[i] != NULL;
+      s->cfg.ncipher_suites = i + 1;
+    }
+    s->cfg.cipher_suites = (const char *const *)s->ciphers;
+  }
+  if (!ok) {
+    source_free(s);
+    return wire_err_set(err, WIRE_E_NOMEM, "tls: out of memory");
+  }
+  return 0;
+}
+
+static bool set(const char *s) { return s && *s; }
 
 struct wire_tls_client {
+  pthread_mutex_t mu;       /* guards ctx and next_reload_ns (reloads) */
   SSL_CTX *ctx;
-  char *server_name; /* overrides the endpoint's host for SNI and verification */
+  tls_source src;
+  int64_t next_reload_ns;
+  const char *server_name; /* overrides the endpoint's host for SNI and verification (in src) */
   bool insecure;
 };
 
 struct wire_tls_server {
+  pthread_mutex_t mu;      /* guards ctx and next_reload_ns (reloads) */
   SSL_CTX *ctx;
+  tls_source src;
+  int64_t next_reload_ns;
   unsigned char alpn[256]; /* the server's protocols in wire format (length-prefixed), preference order */
   unsigned alpn_len;
 };
@@ -175,32 +256,121 @@ static SSL *ssl_on_fd(SSL_CTX *ctx, int fd, wire_err *err) {
 
 /* ---- shared configuration --------------------------------------------------------------------------- */
 
-static int set_min_version(SSL_CTX *ctx, const char *v, wire_err *err) {
-  int ver = TLS1_2_VERSION;
-  if (v && *v) {
-    if (!strncasecmp(v, "TLSv", 4))
-      v += 4;
-    else if (!strncasecmp(v, "TLS", 3))
-      v += 3;
-    if (strcmp(v, "1.2") == 0)
-      ver = TLS1_2_VERSION;
-    else if (strcmp(v, "1.3") == 0)
-      ver = TLS1_3_VERSION;
-    else
-      return wire_err_set(err, WIRE_E_INVALID, "tls: min_version must be \"1.2\" or \"1.3\"");
-  }
-  if (!SSL_CTX_set_min_proto_version(ctx, ver)) return tls_err(err, "cannot set the minimum version");
+/* "1.2" / "TLS1.2" / "TLSv1.2" → TLS1_2_VERSION; 0 when NULL/empty; -1 when unknown. */
+static int version_of(const char *v) {
+  if (!set(v)) return 0;
+  if (!strncasecmp(v, "TLSv", 4))
+    v += 4;
+  else if (!strncasecmp(v, "TLS", 3))
+    v += 3;
+  if (strcmp(v, "1.2") == 0) return TLS1_2_VERSION;
+  if (strcmp(v, "1.3") == 0) return TLS1_3_VERSION;
+  return -1;
+}
+
+static int set_versions(SSL_CTX *ctx, const char *min_v, const char *max_v, wire_err *err) {
+  int lo = version_of(min_v), hi = version_of(max_v);
+  if (lo < 0) return wire_err_set(err, WIRE_E_INVALID, "tls: min_version must be \"1.2\" or \"1.3\"");
+  if (hi < 0) return wire_err_set(err, WIRE_E_INVALID, "tls: max_version must be \"1.2\" or \"1.3\"");
+  if (lo == 0) lo = TLS1_2_VERSION;
+  if (hi && hi < lo) return wire_err_set(err, WIRE_E_INVALID, "tls: max_version is below min_version");
+  if (!SSL_CTX_set_min_proto_version(ctx, lo)) return tls_err(err, "cannot set the minimum version");
+  if (hi && !SSL_CTX_set_max_proto_version(ctx, hi)) return tls_err(err, "cannot set the maximum version");
   return 0;
 }
 
-static int load_cert_and_key(SSL_CTX *ctx, const char *cert, const char *key, wire_err *err) {
-  if (!cert || !*cert || !key || !*key)
-    return wire_err_set(err, WIRE_E_INVALID, "tls: cert_file and key_file must be set together");
+/* IANA cipher suite names (the Collector's, Go's) to OpenSSL's lists: TLS 1.3 suites keep their names
+ * (SSL_CTX_set_ciphersuites), TLS 1.2 ones are translated (OPENSSL_cipher_name). */
+static int set_cipher_suites(SSL_CTX *ctx, const char *const *names, size_t n, wire_err *err) {
+  if (!n) return 0;
+  char v12[1024] = "", v13[512] = "";
+  for (size_t i = 0; i < n; i++) {
+    const char *name = names[i];
+    bool tls13 = !strncmp(name, "TLS_AES_", 8) || !strncmp(name, "TLS_CHACHA20_", 13);
+    const char *ossl = tls13 ? name : OPENSSL_cipher_name(name);
+    if (!ossl || !*ossl || !strcmp(ossl, "(NONE)"))
+      return wire_err_set(err, WIRE_E_INVALID, "tls: unknown cipher suite \"%.100s\"", name);
+    char *list = tls13 ? v13 : v12;
+    size_t cap = tls13 ? sizeof v13 : sizeof v12, len = strlen(list);
+    if (len + strlen(ossl) + 2 > cap) return wire_err_set(err, WIRE_E_LIMIT, "tls: too many cipher suites");
+    snprintf(list + len, cap - len, "%s%s", len ? ":" : "", ossl);
+  }
   ERR_clear_error();
-  if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) return tls_err(err, "cannot load certificate file %s", cert);
-  if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
-    return tls_err(err, "cannot load key file %s", key);
-  if (SSL_CTX_check_private_key(ctx) != 1) return tls_err(err, "key file %s does not match the certificate", key);
+  if (v12[0] && SSL_CTX_set_cipher_list(ctx, v12) != 1) return tls_err(err, "cannot use cipher_suites");
+  if (v13[0] && SSL_CTX_set_ciphersuites(ctx, v13) != 1) return tls_err(err, "cannot use cipher_suites");
+  return 0;
+}
+
+/* Passphrase callback: there is none (an encrypted key fails to load instead of prompting on a terminal). */
+static int no_passphrase(char *buf, int size, int rwflag, void *u) {
+  (void)buf, (void)size, (void)rwflag, (void)u;
+  return 0;
+}
+
+/* The certificate chain from inline PEM: the first certificate is the leaf, the others its chain. */
+static int use_cert_pem(SSL_CTX *ctx, const char *pem, wire_err *err) {
+  BIO *bio = BIO_new_mem_buf(pem, -1);
+  if (!bio) return tls_err(err, "cannot read cert_pem");
+  X509 *leaf = PEM_read_bio_X509_AUX(bio, NULL, no_passphrase, NULL);
+  if (!leaf) {
+    BIO_free(bio);
+    ERR_clear_error();
+    return wire_err_set(err, WIRE_E_TLS, "tls: cert_pem contains no PEM certificate");
+  }
+  int ok = SSL_CTX_use_certificate(ctx, leaf);
+  X509_free(leaf);
+  if (ok != 1) {
+    BIO_free(bio);
+    return tls_err(err, "cannot use cert_pem");
+  }
+  SSL_CTX_clear_chain_certs(ctx);
+  X509 *x;
+  while ((x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
+    if (SSL_CTX_add0_chain_cert(ctx, x) != 1) { /* takes x on success */
+      X509_free(x);
+      BIO_free(bio);
+      return tls_err(err, "cannot use the chain in cert_pem");
+    }
+  }
+  BIO_free(bio);
+  ERR_clear_error(); /* the loop ends with "no start line" */
+  return 0;
+}
+
+static int use_key_pem(SSL_CTX *ctx, const char *pem, wire_err *err) {
+  BIO *bio = BIO_new_mem_buf(pem, -1);
+  if (!bio) return tls_err(err, "cannot read key_pem");
+  EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+  BIO_free(bio);
+  if (!key) return tls_err(err, "cannot load key_pem (an unencrypted PEM private key)");
+  int ok = SSL_CTX_use_PrivateKey(ctx, key);
+  EVP_PKEY_free(key);
+  if (ok != 1) return tls_err(err, "cannot use key_pem");
+  return 0;
+}
+
+/* The certificate and key, each from its file or inline PEM, and their match. */
+static int load_cert_and_key(SSL_CTX *ctx, const wire_tls_config *cfg, wire_err *err) {
+  bool cert_inline = set(cfg->cert_pem), key_inline = set(cfg->key_pem);
+  if (!(cert_inline || set(cfg->cert_file)) || !(key_inline || set(cfg->key_file)))
+    return wire_err_set(err, WIRE_E_INVALID, "tls: a certificate (cert_file or cert_pem) and a key (key_file or "
+                                             "key_pem) must be set together");
+  ERR_clear_error();
+  SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+  if (cert_inline) {
+    if (use_cert_pem(ctx, cfg->cert_pem, err) < 0) return -1;
+  } else if (SSL_CTX_use_certificate_chain_file(ctx, cfg->cert_file) != 1) {
+    return tls_err(err, "cannot load certificate file %s", cfg->cert_file);
+  }
+  if (key_inline) {
+    if (use_key_pem(ctx, cfg->key_pem, err) < 0) return -1;
+  } else if (SSL_CTX_use_PrivateKey_file(ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1) {
+    return tls_err(err, "cannot load key file %s", cfg->key_file);
+  }
+  if (SSL_CTX_check_private_key(ctx) != 1) {
+    if (key_inline) return tls_err(err, "key_pem does not match the certificate");
+    return tls_err(err, "key file %s does not match the certificate", cfg->key_file);
+  }
   return 0;
 }
 
@@ -211,7 +381,7 @@ static int load_ca_pem(SSL_CTX *ctx, const char *pem, wire_err *err) {
   X509_STORE *store = SSL_CTX_get_cert_store(ctx);
   int count = 0;
   X509 *x;
-  while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+  while ((x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)) != NULL) {
     int ok = X509_STORE_add_cert(store, x);
     X509_free(x);
     if (!ok) {
@@ -226,7 +396,74 @@ static int load_ca_pem(SSL_CTX *ctx, const char *pem, wire_err *err) {
   return 0;
 }
 
+/* Rebuilds *ctx from the source when reload_interval_ms has passed since the last build (on failure the previous
+ * context stays, and the next connection after another interval tries again). With mu held. */
+typedef SSL_CTX *(*ctx_builder)(void *owner, wire_err *err);
+
+static void maybe_reload(SSL_CTX **ctx, int64_t *next_ns, uint64_t interval_ms, ctx_builder build, void *owner) {
+  if (!interval_ms) return;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  int64_t now = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  if (now < *next_ns) return;
+  *next_ns = now + (int64_t)interval_ms * 1000000LL;
+  wire_err e = {0};
+  SSL_CTX *fresh = build(owner, &e);
+  if (!fresh) return;
+  SSL_CTX_free(*ctx); /* connections made from it hold their own references */
+  *ctx = fresh;
+}
+
+static int64_t next_reload_ns(uint64_t interval_ms) {
+  if (!interval_ms) return 0;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (int64_t)interval_ms * 1000000LL;
+}
+
 /* ---- client ---------------------------------------------------------------------------------------- */
+
+static SSL_CTX *build_client_ctx(void *owner, wire_err *err) {
+  const wire_tls_config *cfg = &((wire_tls_client *)owner)->src.cfg;
+  ERR_clear_error();
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  if (!ctx) {
+    tls_err(err, "cannot create a client context");
+    return NULL;
+  }
+  if (set_versions(ctx, cfg->min_version, cfg->max_version, err) < 0 ||
+      set_cipher_suites(ctx, cfg->cipher_suites, cfg->ncipher_suites, err) < 0)
+    goto fail;
+  /* Partial writes and a moving buffer: our writers retry non-blocking writes from their own queues.
+   * Unexpected EOF (no close_notify) reads as a plain EOF: many servers close that way, and HTTP framing
+   * detects truncated messages itself. */
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  if (cfg->insecure_skip_verify) {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+  } else {
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    bool own_ca = set(cfg->ca_pem) || set(cfg->ca_file);
+    if (set(cfg->ca_pem)) {
+      if (load_ca_pem(ctx, cfg->ca_pem, err) < 0) goto fail;
+    } else if (set(cfg->ca_file)) {
+      if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL) != 1) {
+        tls_err(err, "cannot load CA file %s", cfg->ca_file);
+        goto fail;
+      }
+    }
+    if ((!own_ca || cfg->include_system_ca) && SSL_CTX_set_default_verify_paths(ctx) != 1) {
+      tls_err(err, "cannot load the system's CA certificates");
+      goto fail;
+    }
+  }
+  if (set(cfg->cert_file) || set(cfg->key_file) || set(cfg->cert_pem) || set(cfg->key_pem))
+    if (load_cert_and_key(ctx, cfg, err) < 0) goto fail;
+  return ctx;
+fail:
+  SSL_CTX_free(ctx);
+  return NULL;
+}
 
 wire_tls_client *wire_tls_client_new(const wire_tls_config *cfg, wire_err *err) {
   static const wire_tls_config defaults;
@@ -236,41 +473,13 @@ wire_tls_client *wire_tls_client_new(const wire_tls_config *cfg, wire_err *err) 
     wire_err_set(err, WIRE_E_NOMEM, "tls: out of memory");
     return NULL;
   }
-  ERR_clear_error();
-  t->ctx = SSL_CTX_new(TLS_client_method());
-  if (!t->ctx) {
-    tls_err(err, "cannot create a client context");
-    goto fail;
-  }
-  if (set_min_version(t->ctx, cfg->min_version, err) < 0) goto fail;
-  /* Partial writes and a moving buffer: our writers retry non-blocking writes from their own queues.
-   * Unexpected EOF (no close_notify) reads as a plain EOF: many servers close that way, and HTTP framing
-   * detects truncated messages itself. */
-  SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+  pthread_mutex_init(&t->mu, NULL);
+  if (source_copy(&t->src, cfg, err) < 0) goto fail;
   t->insecure = cfg->insecure_skip_verify;
-  if (cfg->server_name && *cfg->server_name && !(t->server_name = strdup(cfg->server_name))) {
-    wire_err_set(err, WIRE_E_NOMEM, "tls: out of memory");
-    goto fail;
-  }
-  if (t->insecure) {
-    SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
-  } else {
-    SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
-    if (cfg->ca_pem && *cfg->ca_pem) {
-      if (load_ca_pem(t->ctx, cfg->ca_pem, err) < 0) goto fail;
-    } else if (cfg->ca_file && *cfg->ca_file) {
-      if (SSL_CTX_load_verify_locations(t->ctx, cfg->ca_file, NULL) != 1) {
-        tls_err(err, "cannot load CA file %s", cfg->ca_file);
-        goto fail;
-      }
-    } else if (SSL_CTX_set_default_verify_paths(t->ctx) != 1) {
-      tls_err(err, "cannot load the system's CA certificates");
-      goto fail;
-    }
-  }
-  if ((cfg->cert_file && *cfg->cert_file) || (cfg->key_file && *cfg->key_file))
-    if (load_cert_and_key(t->ctx, cfg->cert_file, cfg->key_file, err) < 0) goto fail;
+  t->server_name = set(t->src.cfg.server_name) ? t->src.cfg.server_name : NULL;
+  t->ctx = build_client_ctx(t, err);
+  if (!t->ctx) goto fail;
+  t->next_reload_ns = next_reload_ns(cfg->reload_interval_ms);
   return t;
 fail:
   wire_tls_client_free(t);
@@ -280,7 +489,8 @@ fail:
 void wire_tls_client_free(wire_tls_client *t) {
   if (!t) return;
   SSL_CTX_free(t->ctx);
-  free(t->server_name);
+  source_free(&t->src);
+  pthread_mutex_destroy(&t->mu);
   free(t);
 }
 
@@ -304,7 +514,10 @@ static bool is_ip_literal(const char *s) {
 
 SSL *wire_tls_client_ssl(wire_tls_client *t, int fd, const char *name, const char *const *alpn, wire_err *err) {
   if (t->server_name) name = t->server_name;
+  pthread_mutex_lock(&t->mu);
+  maybe_reload(&t->ctx, &t->next_reload_ns, t->src.cfg.reload_interval_ms, build_client_ctx, t);
   SSL *ssl = ssl_on_fd(t->ctx, fd, err);
+  pthread_mutex_unlock(&t->mu);
   if (!ssl) return NULL;
   SSL_set_connect_state(ssl);
   if (alpn && alpn[0]) {
@@ -367,9 +580,45 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
   return SSL_TLSEXT_ERR_NOACK; /* no common protocol: go on without ALPN (HTTP/1.1) */
 }
 
+static SSL_CTX *build_server_ctx(void *owner, wire_err *err) {
+  wire_tls_server *t = owner;
+  const wire_tls_config *cfg = &t->src.cfg;
+  ERR_clear_error();
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  if (!ctx) {
+    tls_err(err, "cannot create a server context");
+    return NULL;
+  }
+  if (set_versions(ctx, cfg->min_version, cfg->max_version, err) < 0 ||
+      set_cipher_suites(ctx, cfg->cipher_suites, cfg->ncipher_suites, err) < 0)
+    goto fail;
+  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+  /* Read-ahead: one recv fills OpenSSL's buffer with as many records as arrived (half the syscalls); the
+   * listener checks SSL_has_pending, since buffered records do not make the socket readable. */
+  SSL_CTX_set_read_ahead(ctx, 1);
+  if (load_cert_and_key(ctx, cfg, err) < 0) goto fail;
+  if (set(cfg->client_ca_file)) {
+    if (SSL_CTX_load_verify_locations(ctx, cfg->client_ca_file, NULL) != 1) {
+      tls_err(err, "cannot load client CA file %s", cfg->client_ca_file);
+      goto fail;
+    }
+    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->client_ca_file);
+    if (names) SSL_CTX_set_client_CA_list(ctx, names);
+    ERR_clear_error();
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+  }
+  if (t->alpn_len) SSL_CTX_set_alpn_select_cb(ctx, alpn_select, t);
+  return ctx;
+fail:
+  SSL_CTX_free(ctx);
+  return NULL;
+}
+
 wire_tls_server *wire_tls_server_new(const wire_tls_config *cfg, const char *const *alpn, wire_err *err) {
-  if (!cfg || !cfg->cert_file || !*cfg->cert_file || !cfg->key_file || !*cfg->key_file) {
-    wire_err_set(err, WIRE_E_INVALID, "tls: a server needs cert_file and key_file");
+  if (!cfg || !(set(cfg->cert_file) || set(cfg->cert_pem)) || !(set(cfg->key_file) || set(cfg->key_pem))) {
+    wire_err_set(err, WIRE_E_INVALID, "tls: a server needs a certificate and a key (cert_file/cert_pem, "
+                                      "key_file/key_pem)");
     return NULL;
   }
   wire_tls_server *t = calloc(1, sizeof *t);
@@ -377,30 +626,8 @@ wire_tls_server *wire_tls_server_new(const wire_tls_config *cfg, const char *con
     wire_err_set(err, WIRE_E_NOMEM, "tls: out of memory");
     return NULL;
   }
-  ERR_clear_error();
-  t->ctx = SSL_CTX_new(TLS_server_method());
-  if (!t->ctx) {
-    tls_err(err, "cannot create a server context");
-    goto fail;
-  }
-  if (set_min_version(t->ctx, cfg->min_version, err) < 0) goto fail;
-  SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                                  SSL_OP_NO_RENEGOTIATION);
-  /* Read-ahead: one recv fills OpenSSL's buffer with as many records as arrived (half the syscalls); the
-   * listener checks SSL_has_pending, since buffered records do not make the socket readable. */
-  SSL_CTX_set_read_ahead(t->ctx, 1);
-  if (load_cert_and_key(t->ctx, cfg->cert_file, cfg->key_file, err) < 0) goto fail;
-  if (cfg->client_ca_file && *cfg->client_ca_file) {
-    if (SSL_CTX_load_verify_locations(t->ctx, cfg->client_ca_file, NULL) != 1) {
-      tls_err(err, "cannot load client CA file %s", cfg->client_ca_file);
-      goto fail;
-    }
-    STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(cfg->client_ca_file);
-    if (names) SSL_CTX_set_client_CA_list(t->ctx, names);
-    ERR_clear_error();
-    SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-  }
+  pthread_mutex_init(&t->mu, NULL);
+  if (source_copy(&t->src, cfg, err) < 0) goto fail;
   if (alpn && alpn[0]) {
     int n = alpn_encode(alpn, t->alpn, sizeof t->alpn);
     if (n < 0) {
@@ -408,8 +635,10 @@ wire_tls_server *wire_tls_server_new(const wire_tls_config *cfg, const char *con
       goto fail;
     }
     t->alpn_len = (unsigned)n;
-    SSL_CTX_set_alpn_select_cb(t->ctx, alpn_select, t);
   }
+  t->ctx = build_server_ctx(t, err);
+  if (!t->ctx) goto fail;
+  t->next_reload_ns = next_reload_ns(cfg->reload_interval_ms);
   return t;
 fail:
   wire_tls_server_free(t);
@@ -419,11 +648,16 @@ fail:
 void wire_tls_server_free(wire_tls_server *t) {
   if (!t) return;
   SSL_CTX_free(t->ctx);
+  source_free(&t->src);
+  pthread_mutex_destroy(&t->mu);
   free(t);
 }
 
 SSL *wire_tls_server_ssl(wire_tls_server *t, int fd, wire_err *err) {
+  pthread_mutex_lock(&t->mu);
+  maybe_reload(&t->ctx, &t->next_reload_ns, t->src.cfg.reload_interval_ms, build_server_ctx, t);
   SSL *ssl = ssl_on_fd(t->ctx, fd, err);
+  pthread_mutex_unlock(&t->mu);
   if (ssl) SSL_set_accept_state(ssl);
   return ssl;
 }

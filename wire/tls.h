@@ -1,10 +1,13 @@
 /* tls.h — TLS through OpenSSL, for clients (CA verification, SNI, ALPN, optional client certificate) and
- * servers (certificate and key, ALPN selection, optional mutual TLS). A context is built once from a config
- * and shared by all the connections of a client or server. */
+ * servers (certificate and key, ALPN selection, optional mutual TLS). A context is built from a config and
+ * shared by all the connections of a client or server (rebuilt from the files every reload_interval_ms when
+ * set). Certificates and keys come from files or inline PEM text. */
 #ifndef OTELC_WIRE_TLS_H
 #define OTELC_WIRE_TLS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <openssl/ssl.h>
 
 #include "wire/err.h"
@@ -18,12 +21,27 @@ typedef struct wire_tls_config {
   const char *server_name;    /* client: SNI and the name verified (default: the endpoint's host) */
   bool insecure_skip_verify;  /* client: accept any server certificate (testing only; logged as a warning) */
   const char *min_version;    /* "1.2" (default) or "1.3" */
+  /* Added later (zero keeps the earlier behaviour): */
+  const char *cert_pem;       /* inline PEM text instead of cert_file (leaf first, then its chain) */
+  const char *key_pem;        /* inline PEM text instead of key_file; secret: never logged nor quoted */
+  const char *max_version;    /* "1.2" or "1.3"; NULL: the highest OpenSSL offers (1.3) */
+  /* IANA names ("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "TLS_AES_128_GCM_SHA256"), as the Collector takes them;
+   * none: OpenSSL's defaults. TLS 1.2 suites restrict TLS 1.2, TLS 1.3 suites TLS 1.3. */
+  const char *const *cipher_suites;
+  size_t ncipher_suites;
+  bool include_system_ca;     /* client: trust the system's CAs in addition to ca_file/ca_pem */
+  /* Re-read cert_file, key_file, ca_file and client_ca_file when a connection is set up at least this long
+   * after the last read (certificate rotation without a restart); a failed read keeps the previous ones.
+   * 0: read once. */
+  uint64_t reload_interval_ms;
 } wire_tls_config;
 
 typedef struct wire_tls_client wire_tls_client;
 typedef struct wire_tls_server wire_tls_server;
 
-/* Errors name the file and OpenSSL's reason ("tls: cannot load CA file /x/ca.pem: no such file"). */
+/* Errors name the file (inline PEM: the key, "cert_pem") and OpenSSL's reason ("tls: cannot load CA file
+ * /x/ca.pem: no such file"); they never quote PEM text. The config is copied: it need not outlive the call.
+ * Encrypted private keys are refused (no passphrase prompt). */
 wire_tls_client *wire_tls_client_new(const wire_tls_config *cfg, wire_err *err);
 void wire_tls_client_free(wire_tls_client *t);
 /* A new SSL for one connection on fd, with SNI and verified name = cfg->server_name when set, else `name`, ALPN (NULL-terminated list, may be NULL) set and

@@ -634,7 +634,7 @@ static int debug_consume(void *state, component_metrics *m, wire_err *err) {
   if (sampled(d)) {
     wire_err e2;
     wire_buf_reset(&d->text);
-    if (debug_exporter_format(m->req, d->verbosity, &d->text, &e2) < 0)
+    if (debug_exporter_format(metrics_request(m, NULL), d->verbosity, &d->text, &e2) < 0)
       wire_buf_append_str(&d->text, "... (output cut: the batch's text is over the size limit)\n", NULL);
     if (d->out && d->text.len) {
       fwrite(d->text.data, 1, d->text.len, d->out);

@@ -168,14 +168,17 @@ static int write_batch(file_exp *x, component_metrics *m, wire_err *err) {
   wire_buf_reset(&x->enc);
   if (x->format == FILE_FORMAT_PROTO) {
     static const uint8_t zero[4];
-    if (wire_buf_append(&x->enc, zero, 4, err) < 0 || wire_otlp_encode_request(m->req, &x->enc, err) < 0) return -1;
+    if (wire_buf_append(&x->enc, zero, 4, err) < 0 || !metrics_request(m, err) ||
+        wire_otlp_encode_request(m->req, &x->enc, err) < 0)
+      return -1;
     uint32_t n = (uint32_t)(x->enc.len - 4);
     x->enc.data[0] = (uint8_t)(n >> 24);
     x->enc.data[1] = (uint8_t)(n >> 16);
     x->enc.data[2] = (uint8_t)(n >> 8);
     x->enc.data[3] = (uint8_t)n;
   } else {
-    if (wire_otlp_json_encode_request(m->req, &x->enc, err) < 0 || wire_buf_append(&x->enc, "\n", 1, err) < 0)
+    if (!metrics_request(m, err) || wire_otlp_json_encode_request(m->req, &x->enc, err) < 0 ||
+        wire_buf_append(&x->enc, "\n", 1, err) < 0)
       return -1;
   }
   if (x->rotate && x->file_size > 0 &&
@@ -300,7 +303,7 @@ static int file_consume(void *state, component_metrics *m, wire_err *err) {
     metrics_unref(m);
     return wire_err_set(err, WIRE_E_CLOSED, "%s is not running", x->id);
   }
-  if (!m->req) {
+  if (!m->req && !metrics_has_raw(m)) {
     metrics_unref(m);
     return 0;
   }

@@ -6,6 +6,11 @@
  * happen on the consumers. With a persistent queue the batch is encoded and written to disk before consume
  * returns (the promise is that an accepted batch survives a restart), then released: memory holds only ids.
  *
+ * A batch that still has its raw form (the bytes the receiver got, merged or split by the batch processor without
+ * decoding; pipeline.h) is not encoded at all: one range is sent as it is (no copy), several are gathered into
+ * one buffer (one copy), and the persistent queue writes them with writev. Only otlphttp's JSON encoding and
+ * batches changed by a processor go through protobuf-c.
+ *
  * What is logged: the endpoint (scheme://host:port/path, no query string), HTTP statuses, gRPC codes, wire error
  * texts (which never hold payloads) and the server's own diagnostic text cleaned to printable ASCII and cut at
  * 160 bytes. Header values are never logged. */
@@ -26,6 +31,7 @@
 #include "receiver/exporters/persistent_queue.h"
 #include "receiver/exporters/sending_queue.h"
 #include "receiver/pipeline.h"
+#include "receiver/runtime/tls_config.h"
 #include "wire/clock.h"
 #include "wire/endpoint.h"
 #include "wire/grpc.h"
@@ -78,6 +84,8 @@ typedef struct otlp_worker {
   wire_headers md;       /* OTLP/gRPC metadata: the configured headers plus the authenticator's */
   wire_headers authh;    /* scratch: the authenticator's headers for one attempt */
   wire_buf enc;          /* the encoded request (protobuf, or JSON for otlphttp encoding: json) */
+  const uint8_t *payload; /* what is sent for the current item: enc's bytes, or a batch's raw bytes */
+  size_t payload_len;
   wire_buf gz;           /* its gzip form (OTLP/HTTP) */
   otlp_arena arena;      /* decoding records read back from disk when they must be re-encoded as JSON */
 } otlp_worker;
@@ -240,10 +248,25 @@ static int worker_prepare(void *ctx, void *wp, sq_item *it, wire_err *err) {
   otlp_worker *w = wp;
   wire_buf_reset(&w->enc);
   wire_buf_reset(&w->gz);
+  w->payload = NULL;
+  w->payload_len = 0;
   component_metrics *m = it->data;
-  if (m) {
-    int rc = e->json ? wire_otlp_json_encode_request(m->req, &w->enc, err)
-                     : wire_otlp_encode_request(m->req, &w->enc, err);
+  if (m && !e->json && metrics_has_raw(m)) {
+    const struct iovec *parts;
+    size_t nparts, len = metrics_raw(m, &parts, &nparts);
+    if (nparts == 1) { /* the received bytes as they are: the batch stays referenced until finish() */
+      w->payload = parts[0].iov_base;
+      w->payload_len = len;
+    } else if (metrics_raw_copy(m, &w->enc, err) < 0) {
+      return -1;
+    }
+  } else if (m) {
+    otlp_request *req = metrics_request(m, err);
+    if (!req) {
+      if (!metrics_has_raw(m)) wire_err_set(err, WIRE_E_INVALID, "%s: a batch without data", e->id);
+      return -1;
+    }
+    int rc = e->json ? wire_otlp_json_encode_request(req, &w->enc, err) : wire_otlp_encode_request(req, &w->enc, err);
     if (rc < 0) return -1;
   } else {
     /* a record of the persistent queue: protobuf on disk */
@@ -261,18 +284,23 @@ static int worker_prepare(void *ctx, void *wp, sq_item *it, wire_err *err) {
       otlp_arena_reset(&w->arena);
     }
   }
-  if (!e->grpc && e->gzip && wire_gzip_compress(w->enc.data, w->enc.len, -1, &w->gz, err) < 0) return -1;
+  if (!w->payload) {
+    w->payload = w->enc.data;
+    w->payload_len = w->enc.len;
+  }
+  if (!e->grpc && e->gzip && wire_gzip_compress(w->payload, w->payload_len, -1, &w->gz, err) < 0) return -1;
   return 0;
 }
 
 static void http_attempt(otlp_exp *e, otlp_worker *w, sq_item *it, int64_t deadline_ns, sq_attempt *out) {
   wire_err err;
   wire_err_clear(&err);
-  const wire_buf *body = e->gzip ? &w->gz : &w->enc;
+  const uint8_t *body = e->gzip ? w->gz.data : w->payload;
+  size_t body_len = e->gzip ? w->gz.len : w->payload_len;
   /* Borrow the body: the request never owns it (restored before anything can free it). */
-  w->req.body.data = body->data;
-  w->req.body.len = body->len;
-  w->req.body.cap = body->len;
+  w->req.body.data = (uint8_t *)body;
+  w->req.body.len = body_len;
+  w->req.body.cap = body_len;
   wire_http_response_reset(&w->resp);
   int rc = wire_client_do(w->client, &w->req, &w->resp, deadline_ns, &err);
   w->req.body.data = NULL;
@@ -316,8 +344,8 @@ static void grpc_attempt(otlp_exp *e, otlp_worker *w, sq_item *it, int64_t deadl
   wire_grpc_call call = {
       .path = GRPC_PATH,
       .metadata = w->md.n ? &w->md : NULL,
-      .request = w->enc.data,
-      .request_len = w->enc.len,
+      .request = w->payload,
+      .request_len = w->payload_len,
       .gzip = e->gzip,
       .deadline_ns = deadline_ns,
       .user_agent = USER_AGENT,
@@ -403,17 +431,8 @@ static int setup_common(otlp_exp *e, const tls_client_config *tls, const cfg_str
                         const queue_config *queue, wire_err *err) {
   if (auth && auth->authenticator && auth->authenticator[0] && !(e->authenticator = strdup(auth->authenticator)))
     return wire_err_set(err, WIRE_E_NOMEM, "%s: out of memory", e->id);
-  if ((tls->cert_pem && tls->cert_pem[0]) || (tls->key_pem && tls->key_pem[0]))
-    return wire_err_set(err, WIRE_E_UNSUPPORTED, "%s: tls.cert_pem and tls.key_pem are not supported; use "
-                                                 "tls.cert_file and tls.key_file", e->id);
   e->tlscfg = tls;
-  e->tls.ca_file = tls->ca_file;
-  e->tls.ca_pem = tls->ca_pem;
-  e->tls.cert_file = tls->cert_file;
-  e->tls.key_file = tls->key_file;
-  e->tls.server_name = tls->server_name_override;
-  e->tls.insecure_skip_verify = tls->insecure_skip_verify;
-  if (tls->min_version == TLS_VERSION_1_3) e->tls.min_version = "1.3";
+  if (rt_tls_client_config(tls, e->id, &e->tls, err) < 0) return -1; /* (recvops: inline PEM, versions, ...) */
   e->gzip = compression == COMPRESSION_GZIP;
   e->timeout_ns = timeout > 0 ? timeout : 5LL * 1000000000LL;
   e->retry = *retry;
@@ -620,14 +639,15 @@ static int otlp_consume(void *state, component_metrics *m, wire_err *err) {
     metrics_unref(m);
     return wire_err_set(err, WIRE_E_CLOSED, "%s is not running", e->id);
   }
-  if (!m->req || m->req->n_resource_metrics == 0) {
+  if (!metrics_has_raw(m) && (!m->req || m->req->n_resource_metrics == 0)) {
     metrics_unref(m);
     return 0;
   }
   uint64_t points = m->points;
   sq_item it = {.data = m, .points = points, .size = 1};
   if (e->queue.sizer == QUEUE_SIZER_ITEMS) it.size = points;
-  else if (e->queue.sizer == QUEUE_SIZER_BYTES) it.size = otlp_arena_reserved(&m->arena);
+  else if (e->queue.sizer == QUEUE_SIZER_BYTES)
+    it.size = metrics_has_raw(m) ? m->raw_len : otlp_arena_reserved(&m->arena);
 
   if (e->pq) {
     /* Refuse before writing when there is no room, then write, then queue the record id. */
@@ -638,8 +658,17 @@ static int otlp_consume(void *state, component_metrics *m, wire_err *err) {
       return wire_err_set(err, WIRE_E_LIMIT, "sending queue of %s is full", e->id);
     }
     wire_buf_reset(&e->pq_buf);
-    if (wire_otlp_encode_request(m->req, &e->pq_buf, err) < 0 ||
-        pq_append(e->pq, e->pq_buf.data, e->pq_buf.len, points, &it.id, err) < 0) {
+    const struct iovec *parts = NULL;
+    size_t nparts = 0, record_len = metrics_raw(m, &parts, &nparts);
+    int rc;
+    if (nparts) { /* the received bytes as they are */
+      rc = pq_appendv(e->pq, parts, nparts, points, &it.id, err);
+    } else {
+      rc = wire_otlp_encode_request(m->req, &e->pq_buf, err);
+      if (rc == 0) rc = pq_append(e->pq, e->pq_buf.data, e->pq_buf.len, points, &it.id, err);
+      record_len = e->pq_buf.len;
+    }
+    if (rc < 0) {
       wire_err_prefix(err, "%s: ", e->id);
       if (e->host && e->host->count)
         e->host->count(e->host, "otelcol_exporter_enqueue_failed_metric_points", e->id, points);
@@ -650,7 +679,7 @@ static int otlp_consume(void *state, component_metrics *m, wire_err *err) {
       }
       return -1;
     }
-    if (e->queue.sizer == QUEUE_SIZER_BYTES) it.size = e->pq_buf.len;
+    if (e->queue.sizer == QUEUE_SIZER_BYTES) it.size = record_len;
     metrics_unref(m);
     it.data = NULL;
     if (sending_queue_push(e->q, &it, false, err) < 0) {

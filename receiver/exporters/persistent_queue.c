@@ -252,10 +252,50 @@ const pq_record *pq_recovered(const persistent_queue *pq, size_t *n) {
 
 size_t pq_skipped(const persistent_queue *pq) { return pq->skipped; }
 
-int pq_append(persistent_queue *pq, const void *data, size_t len, uint64_t points, uint64_t *id, wire_err *err) {
+/* Writes all of iov[0..n) (retrying short writes; the array is not changed). */
+static int writev_all(int fd, const struct iovec *iov, size_t n) {
+  size_t i = 0, done = 0; /* iov[i] is written up to `done` bytes */
+  while (i < n) {
+    struct iovec v[64];
+    size_t k = 0;
+    for (size_t j = i; j < n && k < 64; j++, k++) {
+      v[k] = iov[j];
+      if (j == i) {
+        v[k].iov_base = (uint8_t *)v[k].iov_base + done;
+        v[k].iov_len -= done;
+      }
+    }
+    ssize_t w = writev(fd, v, (int)k);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    size_t left = (size_t)w;
+    while (i < n && left >= iov[i].iov_len - done) {
+      left -= iov[i].iov_len - done;
+      done = 0;
+      i++;
+    }
+    done += left;
+  }
+  return 0;
+}
+
+int pq_appendv(persistent_queue *pq, const struct iovec *parts, size_t n, uint64_t points, uint64_t *id,
+               wire_err *err) {
+  size_t len = 0;
+  uLong crc = crc32(0L, Z_NULL, 0);
+  for (size_t i = 0; i < n; i++) {
+    if (parts[i].iov_len > PQ_MAX_RECORD || len > PQ_MAX_RECORD - parts[i].iov_len) {
+      len = (size_t)PQ_MAX_RECORD + 1;
+      break;
+    }
+    len += parts[i].iov_len;
+  }
   if (len > PQ_MAX_RECORD)
-    return wire_err_set(err, WIRE_E_LIMIT, "persistent queue: a record of %zu bytes is over the %u-byte limit", len,
-                        PQ_MAX_RECORD);
+    return wire_err_set(err, WIRE_E_LIMIT, "persistent queue: a record of %zu or more bytes is over the %u-byte limit",
+                        len, PQ_MAX_RECORD);
+  for (size_t i = 0; i < n; i++) crc = crc32(crc, parts[i].iov_base, (uInt)parts[i].iov_len);
   uint64_t rid = pq->next_id++;
   char tmp[4096], final[4096];
   record_path(pq, rid, "tmp", tmp, sizeof tmp);
@@ -263,12 +303,12 @@ int pq_append(persistent_queue *pq, const void *data, size_t len, uint64_t point
   uint8_t h[PQ_HEADER_LEN];
   memcpy(h, MAGIC, 4);
   put32(h + 4, (uint32_t)len);
-  put32(h + 8, (uint32_t)crc32(0L, data, (uInt)len));
+  put32(h + 8, (uint32_t)crc);
   put32(h + 12, 0);
   put64(h + 16, points);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return wire_err_set(err, WIRE_E_IO, "persistent queue: cannot create %s: %s", tmp, strerror(errno));
-  if (write_all(fd, h, sizeof h) < 0 || write_all(fd, data, len) < 0 || (pq->fsync && fsync(fd) < 0)) {
+  if (write_all(fd, h, sizeof h) < 0 || writev_all(fd, parts, n) < 0 || (pq->fsync && fsync(fd) < 0)) {
     int e = errno;
     close(fd);
     unlink(tmp);
@@ -282,6 +322,14 @@ int pq_append(persistent_queue *pq, const void *data, size_t len, uint64_t point
   if (pq->fsync) fsync_dir(pq->path);
   *id = rid;
   return 0;
+}
+
+int pq_append(persistent_queue *pq, const void *data, size_t len, uint64_t points, uint64_t *id, wire_err *err) {
+  if (len > PQ_MAX_RECORD)
+    return wire_err_set(err, WIRE_E_LIMIT, "persistent queue: a record of %zu bytes is over the %u-byte limit", len,
+                        PQ_MAX_RECORD);
+  struct iovec one = {.iov_base = (void *)data, .iov_len = len};
+  return pq_appendv(pq, &one, len ? 1 : 0, points, id, err);
 }
 
 int pq_read(persistent_queue *pq, uint64_t id, wire_buf *out, uint64_t *points, wire_err *err) {

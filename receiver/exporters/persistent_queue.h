@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "receiver/pipeline.h"
 #include "wire/buf.h"
@@ -53,6 +54,10 @@ size_t pq_skipped(const persistent_queue *pq);
 /* Writes a record and returns its id in *id. Fails with WIRE_E_IO (disk full, permissions: the message says)
  * or WIRE_E_LIMIT (larger than PQ_MAX_RECORD); nothing is left on disk on failure. */
 int pq_append(persistent_queue *pq, const void *data, size_t len, uint64_t points, uint64_t *id, wire_err *err);
+/* The same for a payload given as n ranges (a batch's raw form, see pipeline.h), written with writev: the record
+ * is the ranges' concatenation, exactly as if pq_append had been given it in one buffer. */
+int pq_appendv(persistent_queue *pq, const struct iovec *parts, size_t n, uint64_t points, uint64_t *id,
+               wire_err *err);
 /* Reads record `id` into out (reset first) and checks it: WIRE_E_INVALID when it is truncated or its CRC does
  * not match, WIRE_E_IO when it cannot be read. *points (may be NULL) receives its point count. */
 int pq_read(persistent_queue *pq, uint64_t id, wire_buf *out, uint64_t *points, wire_err *err);

@@ -2194,26 +2194,68 @@ static int render_family_header(const render_ctx *r, const prom_family *f) {
   return 0;
 }
 
-static int render_family(render_ctx *r, prom_family *f) {
-  if (!f->sorted) {
-    qsort(f->series, f->n, sizeof *f->series, series_cmp);
-    for (uint32_t j = 0; j < f->n; j++) f->series[j]->fam_idx = j;
-    f->sorted = true;
-  }
-  int rc = render_family_header(r, f);
-  for (uint32_t j = 0; j < f->n && rc == 0; j++) {
-    const prom_series *se = f->series[j];
-    switch (se->kind) {
-    case SK_HIST: rc = render_hist(r, f, se, se->payload); break;
-    case SK_EXP: rc = render_exp(r, f, se, se->payload); break;
-    case SK_SUMMARY: rc = render_summary(r, f, se, se->payload); break;
-    default: rc = render_number(r, f, se); break;
-    }
-  }
-  return rc;
+static void family_sort(prom_family *f) {
+  if (f->sorted) return;
+  qsort(f->series, f->n, sizeof *f->series, series_cmp);
+  for (uint32_t j = 0; j < f->n; j++) f->series[j]->fam_idx = j;
+  f->sorted = true;
 }
 
-/* Renders whole families, in name order after cur->after, until min_bytes were appended or none is left. */
+static int render_series(const render_ctx *r, const prom_family *f, const prom_series *se) {
+  switch (se->kind) {
+  case SK_HIST: return render_hist(r, f, se, se->payload);
+  case SK_EXP: return render_exp(r, f, se, se->payload);
+  case SK_SUMMARY: return render_summary(r, f, se, se->payload);
+  default: return render_number(r, f, se);
+  }
+}
+
+/* Order of a series against the cursor's saved key (the last series rendered), as series_cmp orders series. */
+static int series_key_cmp(const prom_series *se, const prom_render_cursor *cur) {
+  size_t n = se->labels_len < cur->key_labels_len ? se->labels_len : cur->key_labels_len;
+  int c = memcmp(se->labels, cur->key, n);
+  if (c) return c;
+  if (se->labels_len != cur->key_labels_len) return se->labels_len < cur->key_labels_len ? -1 : 1;
+  if (!se->ctx || !cur->key_has_ctx) return (se->ctx ? 1 : 0) - (cur->key_has_ctx ? 1 : 0);
+  const char *kc = cur->key + cur->key_labels_len;
+  size_t kcl = cur->key_len - cur->key_labels_len;
+  n = se->ctx->len < kcl ? se->ctx->len : kcl;
+  c = memcmp(se->ctx->labels, kc, n);
+  if (c) return c;
+  return se->ctx->len < kcl ? -1 : se->ctx->len > kcl;
+}
+
+/* Remembers `se` as the last series rendered of the family being rendered. */
+static int cursor_save_key(prom_render_cursor *cur, const prom_series *se) {
+  size_t cl = se->ctx ? se->ctx->len : 0;
+  size_t n = (size_t)se->labels_len + cl;
+  if (n > cur->key_cap || !cur->key) {
+    char *k = realloc(cur->key, n ? n : 1);
+    if (!k) return -1;
+    cur->key = k;
+    cur->key_cap = n ? n : 1;
+  }
+  memcpy(cur->key, se->labels, se->labels_len);
+  if (cl) memcpy(cur->key + se->labels_len, se->ctx->labels, cl);
+  cur->key_len = n;
+  cur->key_labels_len = se->labels_len;
+  cur->key_has_ctx = se->ctx != NULL;
+  return 0;
+}
+
+static int cursor_set_family(prom_render_cursor *cur, const prom_family *f) {
+  if (cur->after && strcmp(cur->after, f->name) == 0) return 0;
+  char *name = strdup(f->name);
+  if (!name) return -1;
+  free(cur->after);
+  cur->after = name;
+  return 0;
+}
+
+/* Renders series in (family name, labels) order after the cursor until min_bytes were appended or none is left,
+ * under one hold of the lock. At least one series is rendered per call (progress), and a series is never split:
+ * its lines (a histogram's buckets, _sum and _count) always come from one state. A family's HELP/TYPE lines go
+ * with its first series. */
 static int render_some(prom_store *s, prom_format fmt, prom_render_cursor *cur, size_t min_bytes, wire_buf *out,
                        wire_err *err) {
   pthread_mutex_lock(&s->mu);
@@ -2226,31 +2268,51 @@ static int render_some(prom_store *s, prom_format fmt, prom_render_cursor *cur, 
     s->fams_sorted = true;
   }
   size_t i = 0;
-  if (cur->after) { /* first family named after the last one rendered */
+  if (cur->after) { /* the family being rendered (in_family), else the first one named after the last rendered */
     size_t lo = 0, hi = s->n_fams;
     while (lo < hi) {
       size_t mid = (lo + hi) / 2;
-      if (strcmp(s->fams[mid]->name, cur->after) <= 0) lo = mid + 1;
+      int c = strcmp(s->fams[mid]->name, cur->after);
+      if (c < 0 || (c == 0 && !cur->in_family)) lo = mid + 1;
       else hi = mid;
     }
     i = lo;
   }
   render_ctx r = {s, out, fmt == PROM_FORMAT_OPENMETRICS};
   size_t start = out->len;
+  bool rendered = false;
   int rc = 0;
-  const prom_family *last = NULL;
-  for (; i < s->n_fams && rc == 0 && out->len - start < min_bytes; i++) {
-    if (!s->fams[i]->n) continue;
-    rc = render_family(&r, s->fams[i]);
-    last = s->fams[i];
+  for (; i < s->n_fams && rc == 0 && !(rendered && out->len - start >= min_bytes); i++) {
+    prom_family *f = s->fams[i];
+    bool resume = cur->in_family && strcmp(f->name, cur->after) == 0;
+    cur->in_family = false;
+    if (!f->n) continue;
+    family_sort(f);
+    uint32_t j = 0;
+    if (resume) { /* first series after the saved key */
+      uint32_t lo = 0, hi = f->n;
+      while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (series_key_cmp(f->series[mid], cur) <= 0) lo = mid + 1;
+        else hi = mid;
+      }
+      j = lo;
+    } else {
+      rc = render_family_header(&r, f);
+    }
+    for (uint32_t first = j; j < f->n && rc == 0; j++) { /* at least one series of a family entered */
+      if (j > first && out->len - start >= min_bytes) break;
+      rc = render_series(&r, f, f->series[j]);
+      rendered = true;
+    }
+    if (rc == 0) rc = cursor_set_family(cur, f);
+    if (rc == 0 && j < f->n) { /* stopped inside the family: resume after its last rendered series */
+      rc = cursor_save_key(cur, f->series[j - 1]);
+      cur->in_family = rc == 0;
+      break;
+    }
   }
-  if (rc == 0 && last) {
-    char *name = strdup(last->name);
-    if (!name) rc = -1;
-    free(cur->after);
-    cur->after = name;
-  }
-  if (rc == 0 && i >= s->n_fams) {
+  if (rc == 0 && i >= s->n_fams && !cur->in_family) {
     cur->done = true;
     if (r.om) rc = wire_buf_append_str(out, "# EOF\n", NULL);
   }
@@ -2269,6 +2331,7 @@ int prom_store_render_some(prom_store *s, prom_format fmt, prom_render_cursor *c
 
 void prom_render_cursor_reset(prom_render_cursor *cur) {
   free(cur->after);
+  free(cur->key);
   memset(cur, 0, sizeof *cur);
 }
 

@@ -25,8 +25,8 @@
  *
  * Threads: every function takes the store's mutex; consume (pipeline thread) and render (HTTP loop thread) may run
  * on different threads. Render works under the lock, straight into the caller's buffer: copying 100k series out
- * would cost as much as rendering them, and a render of 100k series holds the lock only for milliseconds (see
- * bench/bench_prom_store.c), once per scrape. */
+ * would cost as much as rendering them. A scrape renders in slices (prom_store_render_some: ~64 KiB per hold of
+ * the lock), so neither the lock nor the memory of a 65 MB exposition is held at once. */
 #ifndef OTELC_RECEIVER_EXPORTERS_PROM_STORE_H
 #define OTELC_RECEIVER_EXPORTERS_PROM_STORE_H
 
@@ -101,13 +101,25 @@ prom_format prom_format_negotiate(const char *accept, bool enable_open_metrics);
  * "# EOF". Returns 0, or -1 with *err when `out` hits its limit (out then holds a partial body). */
 int prom_store_render(prom_store *s, prom_format f, wire_buf *out, wire_err *err);
 
-/* Incremental rendering, for scrapes that compress as they go: each call appends whole families (in name order,
- * after the last one rendered) until at least min_bytes were added, taking the lock once; cur->done says when the
- * exposition is complete ("# EOF" included). Between calls consume may run: a family is never split or repeated,
- * families created meanwhile with names before the cursor wait for the next scrape. Start with a zeroed cursor
- * and release it with prom_render_cursor_reset. */
+/* Incremental rendering, for scrapes streamed in bounded pieces: each call takes the lock once and appends
+ * series in (family name, labels) order after the cursor until at least min_bytes were added (at least one
+ * series per call); cur->done says when the exposition is complete ("# EOF" included in OpenMetrics). A family
+ * may be split across calls (its HELP/TYPE lines go with its first series), a series never is: the lines of one
+ * series (a histogram's buckets, _sum and _count) always come from one state.
+ *
+ * What a scrape sees while consume runs between calls (the rule of Prometheus client libraries, which collect
+ * metric by metric while the application keeps updating): every series as it was when its slice was rendered,
+ * each series at most once, families and series in order. Series and families created meanwhile appear when
+ * they sort after the cursor and wait for the next scrape otherwise; series removed meanwhile (expiration,
+ * staleness) are left out from then on. Expired series are swept once, at the first call. Start with a zeroed
+ * cursor and release it with prom_render_cursor_reset. */
 typedef struct prom_render_cursor {
-  char *after; /* name of the last family rendered */
+  char *after;        /* name of the family rendered last (in_family: the one being rendered) */
+  bool in_family;     /* `after` was rendered up to the series whose sort key is `key` */
+  char *key;          /* that series' point labels then its context labels */
+  size_t key_len, key_cap;
+  uint32_t key_labels_len;
+  bool key_has_ctx;
   bool started, done;
 } prom_render_cursor;
 

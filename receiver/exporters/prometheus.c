@@ -1,12 +1,17 @@
 /* prometheus.c — the `prometheus` exporter component (see prometheus.h): pipeline batches into a prom_store,
  * scrapes answered from it.
  *
- * Threads: consume_metrics and the HTTP handler run on the receiver's loop thread. A scrape renders (and gzips)
- * on libuv's thread pool so that a large exposition never stalls the loop; the store's mutex keeps the render
- * consistent, and a consume that arrives meanwhile waits for the render (tens of ms for 100k series), not for the
- * compression. The response is sent from the loop thread when the work is done. */
-#define _GNU_SOURCE /* strcasestr */
+ * Threads: consume_metrics and the HTTP handler run on the receiver's loop thread. A scrape is streamed
+ * (wire_exchange_respond_stream): the server asks for the next piece when the connection has sent the previous
+ * one, and each piece is ~64 KiB of series rendered under one hold of the store's lock (prom_store_render_some),
+ * gzipped by the server when the scraper accepts it. So a scrape of 100k series (65 MB of text) holds one piece,
+ * not the exposition, and the loop serves pushes between pieces.
+ *
+ * What a scrape sees while pushes continue: each series as it was when its piece was rendered, every series once,
+ * in order — the guarantee of Prometheus client libraries, which collect metric by metric while the application
+ * keeps updating (see prom_store.h for new and removed series). A histogram's lines are never split. */
 #include "receiver/exporters/prometheus.h"
+#include "receiver/runtime/tls_config.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +20,7 @@
 #include "receiver/config/components/prometheus_exporter.h"
 #include "receiver/exporters/prom_store.h"
 #include "receiver/pipeline.h"
-#include "wire/gzip.h"
 #include "wire/server/http_server.h"
-
-#define MAX_EXPOSITION_BYTES (512u << 20) /* a render past this answers 500 instead of growing further */
 
 typedef struct prom_exporter {
   char *id;
@@ -26,9 +28,7 @@ typedef struct prom_exporter {
   prom_store *store;
   char *endpoint;
   bool open_metrics;
-  bool has_tls;
-  wire_tls_config tls;
-  char *tls_strings[4];
+  const tls_server_config *tls; /* the config's `tls:` (the config outlives start) */
   prom_label_pair *consts;
   size_t n_consts;
   wire_server *server;
@@ -41,17 +41,11 @@ typedef struct prom_exporter {
   bool held;
 } prom_exporter;
 
-/* One scrape on its way through the thread pool. */
+/* One scrape being streamed. */
 typedef struct scrape {
-  uv_work_t work;
   prom_exporter *ex;
-  wire_exchange *xchg;
+  prom_render_cursor cur;
   prom_format format;
-  bool gzip;
-  bool head;
-  int status;
-  wire_buf body;
-  wire_err err;
 } scrape;
 
 static void log_msg(prom_exporter *e, log_level level, const char *msg, const char *k, const char *v) {
@@ -71,71 +65,24 @@ static void maybe_release(prom_exporter *e) {
 
 /* ---- scrape ---------------------------------------------------------------------------------------------------- */
 
-/* Renders a few families at a time; with gzip each ~1 MiB piece becomes its own gzip member (RFC 1952 allows
- * concatenated members; Go's reader in Prometheus, zlib and curl read them), so only the compressed body is held
- * whole, and the store's lock is free between pieces. */
-#define SCRAPE_CHUNK (1u << 20)
-
-static void scrape_work(uv_work_t *w) {
-  scrape *sc = w->data;
-  prom_render_cursor cur = {0};
-  sc->status = 500;
-  wire_buf_init(&sc->body, MAX_EXPOSITION_BYTES);
-  if (!sc->gzip) {
-    if (prom_store_render_some(sc->ex->store, sc->format, &cur, SIZE_MAX, &sc->body, &sc->err) == 0) sc->status = 200;
-    prom_render_cursor_reset(&cur);
-    return;
+static int scrape_next(void *ud, wire_buf *out, size_t want) {
+  scrape *sc = ud;
+  wire_err err;
+  if (prom_store_render_some(sc->ex->store, sc->format, &sc->cur, want, out, &err) < 0) {
+    log_msg(sc->ex, LOG_ERROR, "scrape failed", "error", err.msg);
+    return -1;
   }
-  wire_buf piece;
-  wire_buf_init(&piece, MAX_EXPOSITION_BYTES);
-  while (!cur.done) {
-    piece.len = 0;
-    if (prom_store_render_some(sc->ex->store, sc->format, &cur, SCRAPE_CHUNK, &piece, &sc->err) < 0) break;
-    if (piece.len && wire_gzip_compress(piece.data, piece.len, 1, &sc->body, &sc->err) < 0) break;
-  }
-  if (cur.done) {
-    sc->status = 200;
-    if (sc->body.len == 0) wire_gzip_compress("", 0, 1, &sc->body, &sc->err); /* an empty but valid gzip body */
-  }
-  wire_buf_free(&piece);
-  prom_render_cursor_reset(&cur);
+  return sc->cur.done ? WIRE_BODY_END : WIRE_BODY_MORE;
 }
 
-static void scrape_done(uv_work_t *w, int status) {
-  scrape *sc = w->data;
+static void scrape_release(void *ud, bool completed) {
+  (void)completed; /* an aborted scrape (scraper gone, timeout) needs no more than the release */
+  scrape *sc = ud;
   prom_exporter *e = sc->ex;
-  if (status != 0 || sc->status != 200) {
-    if (status == 0) log_msg(e, LOG_ERROR, "scrape failed", "error", sc->err.msg);
-    wire_exchange_respond_text(sc->xchg, 500, "metrics exposition failed\n");
-  } else {
-    wire_headers h;
-    wire_headers_init(&h, 0, 0);
-    wire_headers_add_cstr(&h, "content-type", prom_format_content_type(sc->format), NULL);
-    if (sc->gzip) wire_headers_add_cstr(&h, "content-encoding", "gzip", NULL);
-    wire_headers_add_cstr(&h, "vary", "Accept-Encoding", NULL);
-    wire_exchange_respond(sc->xchg, 200, &h, sc->head ? NULL : sc->body.data, sc->head ? 0 : sc->body.len, NULL);
-    wire_headers_free(&h);
-  }
-  wire_buf_free(&sc->body);
+  prom_render_cursor_reset(&sc->cur);
   free(sc);
   e->pending--;
   maybe_release(e);
-}
-
-/* gzip unless the client refuses it ("gzip;q=0") or does not list it. */
-static bool accepts_gzip(const char *ae) {
-  if (!ae) return false;
-  for (const char *p = ae; (p = strcasestr(p, "gzip")) != NULL; p += 4) {
-    const char *q = p + 4;
-    while (*q == ' ') q++;
-    if (*q == ';') {
-      const char *qv = strstr(q, "q=");
-      const char *comma = strchr(q, ',');
-      if (qv && (!comma || qv < comma) && strtod(qv + 2, NULL) <= 0) return false;
-    }
-    return true;
-  }
-  return false;
 }
 
 static void handle(wire_exchange *xchg, void *ud) {
@@ -164,17 +111,15 @@ static void handle(wire_exchange *xchg, void *ud) {
     return;
   }
   sc->ex = e;
-  sc->xchg = xchg;
-  sc->head = head;
   sc->format = prom_format_negotiate(wire_headers_get(&req->headers, "accept"), e->open_metrics);
-  sc->gzip = accepts_gzip(wire_headers_get(&req->headers, "accept-encoding"));
-  sc->work.data = sc;
-  if (uv_queue_work(e->host->loop, &sc->work, scrape_work, scrape_done) != 0) {
-    free(sc);
-    wire_exchange_respond_text(xchg, 503, "busy\n");
-    return;
-  }
-  e->pending++;
+  e->pending++; /* until scrape_release, which may run inside respond_stream */
+  wire_headers h;
+  wire_headers_init(&h, 0, 0);
+  wire_headers_add_cstr(&h, "content-type", prom_format_content_type(sc->format), NULL);
+  wire_headers_add_cstr(&h, "vary", "Accept-Encoding", NULL);
+  wire_body_source src = {.next = scrape_next, .release = scrape_release, .ud = sc};
+  wire_exchange_respond_stream(xchg, 200, &h, &src, wire_request_accepts_gzip(req));
+  wire_headers_free(&h);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------------------------------- */
@@ -184,7 +129,6 @@ static void sweep_tick(uv_timer_t *t) {
   prom_store_sweep(e->store);
 }
 
-static char *dup_or_null(const char *s) { return s && *s ? strdup(s) : NULL; }
 
 static void exporter_free(prom_exporter *e) {
   if (!e) return;
@@ -194,7 +138,6 @@ static void exporter_free(prom_exporter *e) {
     free((char *)e->consts[i].value);
   }
   free(e->consts);
-  for (size_t i = 0; i < 4; i++) free(e->tls_strings[i]);
   free(e->endpoint);
   free(e->id);
   free(e);
@@ -255,20 +198,7 @@ static int prom_create(const component_create_args *args, void **state, wire_err
   uint64_t exp_ms = sc.metric_expiration_ms ? sc.metric_expiration_ms : 5 * 60 * 1000;
   e->sweep_ms = exp_ms / 4 < 1000 ? 1000 : exp_ms / 4 > 60000 ? 60000 : exp_ms / 4;
 
-  if (cfg->tls) {
-    const tls_server_config *t = cfg->tls;
-    if ((t->cert_pem && *t->cert_pem) || (t->key_pem && *t->key_pem)) {
-      exporter_free(e);
-      return wire_err_set(err, WIRE_E_UNSUPPORTED, "%s: tls: cert_pem/key_pem are not supported, use cert_file/key_file",
-                          args->id);
-    }
-    e->has_tls = true;
-    e->tls.cert_file = e->tls_strings[0] = dup_or_null(t->cert_file);
-    e->tls.key_file = e->tls_strings[1] = dup_or_null(t->key_file);
-    e->tls.client_ca_file = e->tls_strings[2] = dup_or_null(t->client_ca_file);
-    e->tls.ca_file = e->tls_strings[3] = dup_or_null(t->ca_file);
-    e->tls.min_version = t->min_version == TLS_VERSION_1_3 ? "1.3" : "1.2";
-  }
+  e->tls = cfg->tls;
   *state = e;
   return 0;
 nomem:
@@ -280,9 +210,13 @@ static int prom_start(void *state, wire_err *err) {
   prom_exporter *e = state;
   wire_server_config scfg = {0};
   scfg.endpoint = e->endpoint;
-  scfg.tls = e->has_tls ? &e->tls : NULL;
+  wire_tls_config tls;
+  if (e->tls) {
+    if (rt_tls_server_config(e->tls, e->id, &tls, err) < 0) return -1;
+    scfg.tls = &tls;
+  }
   scfg.max_body_bytes = 64 << 10;                    /* scrapes carry no body */
-  scfg.max_pending_output = MAX_EXPOSITION_BYTES + (1 << 20); /* one whole uncompressed exposition */
+  scfg.max_pending_output = 4 << 20;                 /* scrapes are streamed a piece at a time */
   e->server = wire_server_start(e->host->loop, &scfg, handle, e, err);
   if (!e->server) {
     wire_err_prefix(err, "%s: ", e->id);
@@ -302,7 +236,7 @@ static int prom_consume(void *state, component_metrics *batch, wire_err *err) {
   prom_exporter *e = state;
   (void)err;
   prom_consume_result r = {0, 0};
-  if (batch && batch->req) prom_store_consume_request(e->store, batch->req, &r);
+  if (batch && metrics_request(batch, NULL)) prom_store_consume_request(e->store, batch->req, &r);
   count(e, "otelcol_exporter_sent_metric_points", r.accepted);
   count(e, "otelcol_exporter_send_failed_metric_points", r.dropped);
   metrics_unref(batch);

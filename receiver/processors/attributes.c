@@ -260,7 +260,13 @@ static int pass(void *processor, component_metrics *batch, bool commit, wire_err
 
 static int attributes_consume(void *state, component_metrics *batch, wire_err *err) {
   attributes_processor *p = state;
-  if (!batch->req) return forward(p, batch, err);
+  if (!metrics_request(batch, err)) {
+    if (metrics_has_raw(batch)) { /* the lazy decode failed (err says why) */
+      metrics_unref(batch);
+      return -1;
+    }
+    return forward(p, batch, err);
+  }
   if (!(batch = attr_engine_run_cow(p->engine, p->id, batch, pass, p, err))) return -1;
   return forward(p, batch, err);
 }

@@ -1,10 +1,18 @@
 /* batch.c — the batch processor (see batch.h).
  *
  * Each batcher keeps a queue of input batches (one reference each) and a cursor into the first one, which may
- * be partly sent already. take() builds an output request of at most `room` points by walking the queue:
- * a resource_metrics, scope_metrics or metric that fits whole is linked as it is; one that does not is
- * shallow-copied into the output's arena with only the part that fits (for a metric: a window of its data
- * point array). Only pointer arrays and a few small structs are allocated per output. */
+ * be partly sent already. take() builds an output of at most `room` points from the front of the queue, in one
+ * of two ways:
+ *  - raw (the inputs still have their serialized form, pipeline.h): the output's raw form is a list of byte
+ *    ranges of the inputs — a whole input, or the run of its top-level fields (resource_metrics) that fits —
+ *    because concatenated requests are one request. Nothing is decoded or encoded; an output may stop short of
+ *    the maximum at a resource_metrics boundary. Only when one resource_metrics alone is over the maximum is
+ *    that input decoded and split the second way.
+ *  - structs: a resource_metrics, scope_metrics or metric that fits whole is linked as it is; one that does not
+ *    is shallow-copied into the output's arena with only the part that fits (for a metric: a window of its data
+ *    point array). Only pointer arrays and a few small structs are allocated per output.
+ * An output is made one way only: it stops where the queue switches from raw inputs to decoded ones or back
+ * (a decoded input is one a processor changed, or one received as JSON). */
 #include "receiver/processors/batch.h"
 
 #include <stdio.h>
@@ -16,7 +24,9 @@
 
 /* Where the unsent part of the first queued batch begins. */
 typedef struct cursor {
-  size_t rm, sm, metric, point;
+  size_t rm, sm, metric, point; /* structs: position in the decoded request */
+  size_t off;                   /* raw: bytes of the raw form already taken (a top-level field boundary) */
+  bool structs;                 /* the first batch is being taken through its structs (even if it has raw) */
 } cursor;
 
 typedef struct batcher {
@@ -220,25 +230,21 @@ nomem:
   return wire_err_set(err, WIRE_E_NOMEM, "batch: out of memory splitting a batch");
 }
 
-/* Builds one output batch of at most `max` points (0: all) from the front of the queue. */
-static component_metrics *take(batcher *b, size_t max, wire_err *err) {
-  /* The common case: the first batch alone is exactly what goes out — pass it on as it is. */
-  component_metrics *first = bq_at(b, 0);
-  bool whole_first = b->cur.rm == 0 && b->cur.sm == 0 && b->cur.metric == 0 && b->cur.point == 0;
-  if (whole_first && (b->n == 1 ? (max == 0 || first->points <= max) : (max && first->points == max))) {
-    b->q[b->head] = NULL;
-    b->head = (b->head + 1) % b->cap;
-    b->n--;
-    b->points -= first->points;
-    return first;
-  }
+/* Is the first queued batch taken through its structs? (Any later one is when it has no raw form.) */
+static bool first_takes_structs(const batcher *b) {
+  return b->cur.structs || !metrics_has_raw(b->q[b->head]);
+}
+
+/* Builds a struct output of at most `max` points (0: all) from the front of the queue, up to the first input
+ * that is to be taken raw. */
+static component_metrics *take_structs(batcher *b, size_t max, wire_err *err) {
   component_metrics *out = metrics_new(0);
   if (!out) {
     wire_err_set(err, WIRE_E_NOMEM, "batch: out of memory");
     return NULL;
   }
   size_t nrm = 0;
-  for (size_t i = 0; i < b->n; i++)
+  for (size_t i = 0; i < b->n && (i == 0 ? first_takes_structs(b) : !metrics_has_raw(bq_at(b, i))); i++)
     if (bq_at(b, i)->req) nrm += bq_at(b, i)->req->n_resource_metrics;
   out->req = otlp_arena_alloc(&out->arena, sizeof *out->req);
   otlp_resource_metrics **rms = otlp_arena_alloc(&out->arena, (nrm ? nrm : 1) * sizeof *rms);
@@ -250,7 +256,7 @@ static component_metrics *take(batcher *b, size_t max, wire_err *err) {
   *out->req = (otlp_request)OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_REQUEST__INIT;
   out->req->resource_metrics = rms;
   size_t room = max ? max : SIZE_MAX;
-  while (b->n > 0 && room > 0) {
+  while (b->n > 0 && room > 0 && first_takes_structs(b)) {
     if (take_from_first(b, out, &room, err) < 0) {
       metrics_unref(out);
       return NULL;
@@ -258,6 +264,124 @@ static component_metrics *take(batcher *b, size_t max, wire_err *err) {
   }
   metrics_update(out);
   return out;
+}
+
+/* Raw: appends to `out` the first queued batch whole when it fits in *room, else the run of its top-level fields
+ * (from the cursor) that fits; pops it when it is all taken. *too_big: the next field alone is over `max`.
+ * Returns 1 when it should be called again for the next batch, 0 when the output is full, -1 on error. */
+static int take_raw_from_first(batcher *b, component_metrics *out, size_t *room, size_t max, bool *too_big,
+                               wire_err *err) {
+  component_metrics *in = bq_at(b, 0);
+  cursor *c = &b->cur;
+  if (c->off == 0 && in->points <= *room) {
+    if (metrics_raw_append(out, in, 0, in->raw_len, err) < 0) return -1;
+    *room -= in->points;
+    b->points -= in->points;
+    out->points += in->points;
+    bq_pop(b);
+    return 1;
+  }
+  size_t start = c->off, at = 0;
+  bool full = false;
+  for (size_t i = 0; i < in->nraw && !full; at += in->raw[i].iov_len, i++) {
+    size_t plen = in->raw[i].iov_len;
+    if (c->off >= at + plen) continue;
+    const uint8_t *p = in->raw[i].iov_base;
+    size_t pos = c->off - at;
+    while (pos < plen) {
+      uint32_t number = 0;
+      size_t end = pbwalk_next_field(p, plen, pos, &number);
+      if (!end) return wire_err_set(err, WIRE_E_INVALID, "batch: a kept request is malformed at byte %zu", c->off);
+      size_t pts = 0;
+      if (number == 1) { /* a resource_metrics (anything else carries no points) */
+        pbwalk_scan scan;
+        if (pbwalk_scan_request(p + pos, end - pos, PBWALK_DEFAULT_DEPTH, &scan, err) < 0) return -1;
+        pts = (size_t)scan.points;
+      }
+      if (pts > *room) {
+        if (*room == (max ? max : SIZE_MAX)) *too_big = true;
+        full = true;
+        break;
+      }
+      *room -= pts;
+      b->points -= pts;
+      out->points += pts;
+      pos = end;
+      c->off = at + pos;
+    }
+  }
+  if (c->off > start && metrics_raw_append(out, in, start, c->off - start, err) < 0) return -1;
+  if (c->off == in->raw_len) {
+    bq_pop(b);
+    return 1;
+  }
+  return 0;
+}
+
+/* Builds a raw output of at most `max` points (0: all) from the front of the queue, up to the first input that
+ * is to be taken through structs. *too_big as above (the output is then empty). */
+static component_metrics *take_raw(batcher *b, size_t max, bool *too_big, wire_err *err) {
+  component_metrics *out = metrics_new(0);
+  if (!out) {
+    wire_err_set(err, WIRE_E_NOMEM, "batch: out of memory");
+    return NULL;
+  }
+  size_t room = max ? max : SIZE_MAX;
+  while (b->n > 0 && room > 0 && !first_takes_structs(b)) {
+    int rc = take_raw_from_first(b, out, &room, max, too_big, err);
+    if (rc < 0) {
+      metrics_unref(out);
+      return NULL;
+    }
+    if (rc == 0) break;
+  }
+  return out;
+}
+
+/* Switches the first batch to struct taking from where its raw cursor is (one resource_metrics is over the
+ * maximum: it is split inside). Decodes it if nobody did yet. */
+static int first_to_structs(batcher *b, wire_err *err) {
+  component_metrics *in = bq_at(b, 0);
+  if (!metrics_request(in, err)) return -1;
+  size_t rm = 0, at = 0;
+  for (size_t i = 0; i < in->nraw && at < b->cur.off; at += in->raw[i].iov_len, i++) {
+    const uint8_t *p = in->raw[i].iov_base;
+    size_t plen = in->raw[i].iov_len, pos = 0;
+    while (pos < plen && at + pos < b->cur.off) {
+      uint32_t number = 0;
+      size_t end = pbwalk_next_field(p, plen, pos, &number);
+      if (!end) return wire_err_set(err, WIRE_E_INVALID, "batch: a kept request is malformed");
+      if (number == 1) rm++;
+      pos = end;
+    }
+  }
+  memset(&b->cur, 0, sizeof b->cur);
+  b->cur.structs = true;
+  b->cur.rm = rm;
+  return 0;
+}
+
+/* Builds one output batch of at most `max` points (0: all) from the front of the queue. */
+static component_metrics *take(batcher *b, size_t max, wire_err *err) {
+  /* The common case: the first batch alone is exactly what goes out — pass it on as it is. */
+  component_metrics *first = bq_at(b, 0);
+  bool whole_first = b->cur.rm == 0 && b->cur.sm == 0 && b->cur.metric == 0 && b->cur.point == 0 &&
+                     b->cur.off == 0 && !b->cur.structs;
+  if (whole_first && (b->n == 1 ? (max == 0 || first->points <= max) : (max && first->points == max))) {
+    b->q[b->head] = NULL;
+    b->head = (b->head + 1) % b->cap;
+    b->n--;
+    b->points -= first->points;
+    return first;
+  }
+  if (!first_takes_structs(b)) {
+    bool too_big = false;
+    component_metrics *out = take_raw(b, max, &too_big, err);
+    if (!out || !too_big || out->nraw) return out;
+    metrics_unref(out);
+    if (first_to_structs(b, err) < 0) return NULL;
+  }
+  return take_structs(b, max, err);
 }
 
 /* Sends one batch downstream; a refusal drops it (logged at most once a second). */
@@ -270,6 +394,7 @@ static void send_out(batch_proc *p, batcher *b, component_metrics *out) {
     }
   }
   size_t points = out->points;
+  if (p->host->count) p->host->count(p->host, "otelcol_processor_batch_batch_send_size", p->id, points);
   wire_err err = {0};
   if (p->next.consume_metrics(p->next.ctx, out, &err) < 0) {
     p->dropped_points += points;
@@ -297,6 +422,8 @@ static void flush(batch_proc *p, batcher *b, size_t threshold) {
       b->points = 0;
       return;
     }
+    if (threshold && p->host->count)
+      p->host->count(p->host, "otelcol_processor_batch_batch_size_trigger_send", p->id, 1);
     send_out(p, b, out);
   }
 }
@@ -309,7 +436,10 @@ static bool anything_pending(const batch_proc *p) {
 
 static void timer_cb(uv_timer_t *t) {
   batch_proc *p = t->data;
-  for (size_t i = 0; i < p->nb; i++) flush(p, &p->b[i], 0);
+  for (size_t i = 0; i < p->nb; i++) {
+    if (p->b[i].n && p->host->count) p->host->count(p->host, "otelcol_processor_batch_timeout_trigger_send", p->id, 1);
+    flush(p, &p->b[i], 0);
+  }
 }
 
 /* ---- metadata batchers ---- */
@@ -374,7 +504,7 @@ nomem:
 static int consume(void *state, component_metrics *m, wire_err *err) {
   batch_proc *p = state;
   size_t max = (size_t)(p->cfg->send_batch_max_size > 0 ? p->cfg->send_batch_max_size : 0);
-  if (p->shut || p->cfg->timeout <= 0 || !m->req) {
+  if (p->shut || p->cfg->timeout <= 0 || (!m->req && !metrics_has_raw(m))) {
     /* No buffering (timeout 0, or after shutdown): send now, split to the max size. */
     if (max == 0 || m->points <= max) return p->next.consume_metrics(p->next.ctx, m, err);
     batcher tmp = {0};

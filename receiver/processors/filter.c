@@ -186,6 +186,10 @@ static void apply(const filter_processor *p, otlp_request *req, size_t from) {
 
 static int filter_consume(void *state, component_metrics *batch, wire_err *err) {
   filter_processor *p = state;
+  if (p->any_rules && !metrics_request(batch, err) && metrics_has_raw(batch)) {
+    metrics_unref(batch); /* the lazy decode failed (err says why) */
+    return -1;
+  }
   if (p->any_rules && batch->req) {
     size_t from = first_change(p, batch->req);
     if (from != SIZE_MAX) {

@@ -1,4 +1,13 @@
-/* memory_limiter.c — the memory_limiter processor (see memory_limiter.h). */
+/* memory_limiter.c — the memory_limiter processor (see memory_limiter.h).
+ *
+ * Handing freed heap back (malloc_trim): glibc keeps freed memory in its arenas, so after a burst RSS stays high
+ * although the pipelines hold little, and an RSS-based limiter would go on refusing light load for seconds after
+ * the queues drained. So a check trims when RSS says "above the soft limit" (at most every TRIM_OVER_MS: a trim
+ * walks every arena and costs page faults afterwards, so not at every 100 ms check during a sustained overload),
+ * once when usage falls back under the soft limit after being above it (the next burst gets the headroom), and,
+ * while RSS is past half the soft limit, when malloc keeps more than an eighth of the soft limit free (mallinfo2,
+ * at most every TRIM_OVER_MS) or the pipelines released that much of what they held (at most every TRIM_IDLE_MS).
+ * Limiting malloc's arenas (main.c: M_ARENA_MAX) keeps the freed memory in fewer places. */
 #include "receiver/processors/memory_limiter.h"
 
 #include <malloc.h>
@@ -17,13 +26,21 @@ typedef struct memory_limiter {
   size_t hard, soft;      /* bytes */
   size_t base;            /* RSS not held by the pipelines, at the last check */
   bool refusing;          /* state last logged */
+  uint64_t trim_ms;       /* loop time of the last trim */
+  bool trimmed;           /* trim_ms is valid */
+  size_t held_peak;       /* most the pipelines held at a check since the last trim */
   uv_timer_t timer;
   bool timer_init;
 } memory_limiter;
 
+#define TRIM_OVER_MS 250  /* above the soft limit: trim at most this often */
+#define TRIM_IDLE_MS 1000 /* below it, after the pipelines released memory: at most this often */
+
 static size_t (*rss_reader)(void);
+static void (*trimmer)(void);
 
 void memory_limiter_set_rss_reader(size_t (*read_rss)(void)) { rss_reader = read_rss; }
+void memory_limiter_set_trimmer(void (*trim)(void)) { trimmer = trim; }
 
 static size_t statm_rss(void) {
   FILE *f = fopen("/proc/self/statm", "re");
@@ -95,14 +112,38 @@ static void log_state(memory_limiter *m, bool refusing, size_t usage) {
                  "cur_mem_mib", u, "soft_limit_mib", s, NULL);
 }
 
+static void trim(memory_limiter *m, uint64_t now) {
+  if (trimmer) trimmer();
+  else malloc_trim(0);
+  m->trim_ms = now;
+  m->trimmed = true;
+  m->held_peak = 0;
+}
+
+/* Free memory malloc keeps in its arenas (0 with a simulated RSS: tests). */
+static size_t malloc_free_bytes(void) {
+  if (rss_reader) return 0;
+  struct mallinfo2 mi = mallinfo2();
+  return mi.fordblks;
+}
+
+/* Whether to hand freed heap back now (see the top of the file). */
+static bool should_trim(const memory_limiter *m, uint64_t now, size_t rss, size_t held) {
+  uint64_t since = m->trimmed ? now - m->trim_ms : UINT64_MAX;
+  if (rss > m->soft) return since >= TRIM_OVER_MS;
+  if (m->refusing) return true; /* back under the soft limit after being above: once, the state flips below */
+  if (rss <= m->soft / 2) return false;
+  if (since >= TRIM_OVER_MS && malloc_free_bytes() > m->soft / 8) return true;
+  return m->held_peak > held + m->soft / 8 && since >= TRIM_IDLE_MS;
+}
+
 static void check(memory_limiter *m) {
+  uint64_t now = uv_now(m->host->loop);
   size_t rss = read_rss();
   size_t held = pipeline_bytes_in_use();
-  /* Hand freed heap back before judging, already from 3/4 of the soft limit: glibc keeps freed memory in its
-   * per-thread arenas, and an RSS left just under the limit after a burst would refuse light load for seconds
-   * after the queue drained (measured in bench/bench_receiver.sh's recovery scenario). */
-  if (rss > m->soft / 4 * 3 && !rss_reader) {
-    malloc_trim(0);
+  if (held > m->held_peak) m->held_peak = held;
+  if (should_trim(m, now, rss, held)) {
+    trim(m, now);
     rss = read_rss();
     held = pipeline_bytes_in_use();
   }

@@ -8,8 +8,11 @@
  *
  * Usage: every check_interval the RSS is read (/proc/self/statm) and split into what the pipelines hold
  * (pipeline_bytes_in_use) and the rest; each batch is then judged against rest + what the pipelines hold at
- * that moment, so a burst between two checks is caught too. Above the soft limit at a check, free heap memory
- * is handed back to the system (malloc_trim) and RSS read again. State changes are logged once. */
+ * that moment, so a burst between two checks is caught too. Free heap memory is handed back to the system
+ * (malloc_trim, then RSS is read again) at a check above the soft limit (at most every 250 ms), once when usage
+ * falls back under it, and above half of it when malloc keeps much memory free or the pipelines released much of
+ * what they held, so that memory glibc keeps after a burst does not keep light load refused. State changes are
+ * logged once. */
 #ifndef OTELC_RECEIVER_PROCESSORS_MEMORY_LIMITER_H
 #define OTELC_RECEIVER_PROCESSORS_MEMORY_LIMITER_H
 
@@ -19,6 +22,8 @@ extern const component_hooks memory_limiter_processor_hooks;
 
 /* Tests: replaces the RSS reader (NULL restores /proc/self/statm). */
 void memory_limiter_set_rss_reader(size_t (*read_rss)(void));
+/* Tests: replaces malloc_trim(0) (NULL restores it). */
+void memory_limiter_set_trimmer(void (*trim)(void));
 /* Total memory the percentages refer to (cgroup limit or MemTotal), in bytes; 0 when unknown. */
 size_t memory_limiter_total_memory(void);
 

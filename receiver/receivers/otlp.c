@@ -1,6 +1,12 @@
 /* otlp.c — the OTLP receiver (see otlp.h): one HTTP/2-only server for gRPC and one HTTP/1.1+HTTP/2 server for
- * OTLP/HTTP, both on the loop; each request is authenticated, decoded into a batch (pipeline.h), checked,
+ * OTLP/HTTP, both on the loop; each request is authenticated, validated into a batch (pipeline.h), checked,
  * handed to the pipelines, and answered from the pipelines' verdict.
+ *
+ * Protobuf requests go through metrics_receive: one validating walk that also counts the points and proves the
+ * request clean (nothing for the semantic checks to remove or repair) keeps the bytes as the batch's raw form,
+ * undecoded — the OTLP exporters forward them as they are, and whoever needs the structs decodes them lazily.
+ * A request that is not clean is decoded and checked here as before, so the answers (errors, partial success)
+ * are the same either way. JSON requests are always decoded.
  *
  * Memory: bodies are bounded by the servers (max_recv_msg_size_mib, max_request_body_size, also after gzip),
  * the decoded batch by an arena limit proportional to the body, and everything queued behind us by
@@ -49,8 +55,12 @@ static bool retryable(wire_err_code c) {
  * removed; err says why the pipeline refused. */
 static verdict deliver(otlp_receiver *r, component_metrics *m, const char *transport, const wire_headers *headers,
                        bool include_metadata, wire_otlp_check_report *report, wire_err *err) {
-  wire_otlp_check_request(m->req, &m->arena, WIRE_OTLP_FIX_UTF8, report);
-  if (report->rejected_points || report->rejected_metrics) metrics_update(m);
+  if (m->req) { /* decoded: JSON, or a protobuf request that is not clean */
+    wire_otlp_check_request(m->req, &m->arena, WIRE_OTLP_FIX_UTF8, report);
+    if (report->rejected_points || report->rejected_metrics) metrics_update(m);
+  } else { /* the raw form of a clean request: the checks have nothing to say */
+    memset(report, 0, sizeof *report);
+  }
   if (report->rejected_points)
     r->host->count_transport(r->host, "otelcol_receiver_refused_metric_points", r->id, transport,
                              report->rejected_points);
@@ -108,7 +118,9 @@ static void grpc_handle(wire_exchange *ex, void *ud) {
   const uint8_t *msg;
   size_t len;
   if (wire_grpc_read_request(ex, (size_t)gc->max_recv_msg_size, &msg, &len, &err) < 0) return; /* answered */
-  component_metrics *m = metrics_decode(msg, len, (size_t)gc->max_recv_msg_size, arena_limit_for(len), &err);
+  /* the message lies in the exchange's body: a kept request takes that buffer instead of a copy */
+  component_metrics *m = metrics_receive_body(&wire_exchange_request_mut(ex)->body, msg, len,
+                                              (size_t)gc->max_recv_msg_size, arena_limit_for(len), &err);
   if (!m) {
     wire_grpc_respond_status(ex, err.code == WIRE_E_LIMIT ? WIRE_GRPC_RESOURCE_EXHAUSTED : WIRE_GRPC_INVALID_ARGUMENT,
                              err.msg, -1);
@@ -313,7 +325,8 @@ static void http_handle(wire_exchange *ex, void *ud) {
   size_t max = (size_t)hc->max_request_body_size;
   component_metrics *m =
       enc == ENC_JSON ? metrics_decode_json(req->body.data, req->body.len, max, arena_limit_for(req->body.len), &err)
-                      : metrics_decode(req->body.data, req->body.len, max, arena_limit_for(req->body.len), &err);
+                      : metrics_receive_body(&req->body, req->body.data, req->body.len, max,
+                                             arena_limit_for(req->body.len), &err);
   if (!m) {
     if (err.code == WIRE_E_LIMIT)
       respond_status(r, ex, (encoding)enc, 413, WIRE_GRPC_RESOURCE_EXHAUSTED, err.msg, false);

@@ -1,5 +1,13 @@
 /* runtime.c — executes one configuration graph (see runtime.h): component instances, consumer wiring with
- * fan-out, ordered start, staged asynchronous shutdown, and the host interface handed to components. */
+ * fan-out, ordered start, staged asynchronous shutdown, and the host interface handed to components.
+ *
+ * Processor self-telemetry, as the Collector's processorhelper reports it: every processor instance is wrapped
+ * on both sides — otelcol_processor_incoming_items counts the points of each batch handed to it, and
+ * otelcol_processor_outgoing_items those of each batch it hands on (whenever it does: the batch processor
+ * emits from its timer) — with the labels processor="<id>" and otel_signal="metrics". Histograms: a component
+ * reports one observation of a histogram metric with host->count(metric, id, value); the metrics that are
+ * histograms and their buckets are in `histograms` below (otelcol_processor_batch_batch_send_size, the
+ * Collector's buckets). */
 #include "receiver/runtime/runtime.h"
 
 #include <stdarg.h>
@@ -13,6 +21,7 @@ typedef struct instance {
   const component_hooks *hooks;
   void *state;
   size_t pipeline; /* processors: the pipeline this instance belongs to */
+  component_consumer next; /* processors: where their output goes (wrapped to count outgoing items) */
   bool created, started, shut;
 } instance;
 
@@ -81,7 +90,24 @@ static component_auth *host_auth(component_host *h, const char *id) {
   return in->state; /* an authenticator's state starts with component_auth (pipeline.h) */
 }
 
+/* Metrics reported as histograms (one observation per host->count call), with the Collector's buckets. */
+static const double batch_send_size_bounds[] = {10,   25,   50,   75,   100,  250,   500,   750,   1000,   2000, 3000,
+                                                4000, 5000, 6000, 7000, 8000, 9000, 10000, 20000, 30000, 50000, 100000};
+static const struct {
+  const char *metric;
+  const double *bounds;
+  size_t nbounds;
+} histograms[] = {
+    {"otelcol_processor_batch_batch_send_size", batch_send_size_bounds,
+     sizeof batch_send_size_bounds / sizeof batch_send_size_bounds[0]},
+};
+
 static void host_count(component_host *h, const char *metric, const char *component_id, uint64_t n) {
+  for (size_t i = 0; i < sizeof histograms / sizeof histograms[0]; i++)
+    if (!strcmp(metric, histograms[i].metric)) {
+      telemetry_observe(rt_of(h)->tel, metric, component_id, histograms[i].bounds, histograms[i].nbounds, (double)n);
+      return;
+    }
   telemetry_add(rt_of(h)->tel, metric, component_id, NULL, n);
 }
 
@@ -143,8 +169,24 @@ static component_consumer consumer_of_exporter(instance *in) {
   return (component_consumer){.consume_metrics = exporter_consume, .ctx = in};
 }
 
+#define SIGNAL_LABEL "otel_signal=metrics" /* telemetry.h: a label in place of transport= */
+
+/* A batch handed to processor `in`: counted, then processed. */
+static int processor_consume(void *ctx, component_metrics *batch, wire_err *err) {
+  instance *in = ctx;
+  telemetry_add(in->rt->tel, "otelcol_processor_incoming_items", in->sc->id, SIGNAL_LABEL, batch->points);
+  return in->hooks->consume_metrics(in->state, batch, err);
+}
+
+/* A batch processor `in` hands on: counted, then passed to its successor. */
+static int processor_emit(void *ctx, component_metrics *batch, wire_err *err) {
+  instance *in = ctx;
+  telemetry_add(in->rt->tel, "otelcol_processor_outgoing_items", in->sc->id, SIGNAL_LABEL, batch->points);
+  return in->next.consume_metrics(in->next.ctx, batch, err);
+}
+
 static component_consumer consumer_of_processor(instance *in) {
-  return (component_consumer){.consume_metrics = in->hooks->consume_metrics, .ctx = in->state};
+  return (component_consumer){.consume_metrics = processor_consume, .ctx = in};
 }
 
 /* A consumer over `f`: f's only target when it has one, else the fan-out itself. */
@@ -251,7 +293,9 @@ static int build(runtime *rt, wire_err *err) {
     rt->proc_first[p] = first;
     for (size_t j = pl->nprocessors; j-- > 0;) {
       instance *in = &rt->proc[first + j];
-      int rc = create_instance(rt, in, pl->processors[j], p, next, err);
+      in->next = next;
+      int rc = create_instance(rt, in, pl->processors[j], p,
+                               (component_consumer){.consume_metrics = processor_emit, .ctx = in}, err);
       if (rc < 0) return -1;
       if (rc > 0) continue; /* skipped: passes through */
       if (!in->hooks->consume_metrics)

@@ -7,6 +7,12 @@
  *                     cannot start, log why and keep (or go back to) the previous configuration.
  * Signals arriving during a reload are remembered and handled when it finishes.
  *
+ * Listening sockets survive a reload: from the moment the old pipelines begin to stop until the new ones have
+ * started (or the old ones are running again), stopped listeners park their sockets and new listeners on the
+ * same address adopt them (wire_listener_reload_begin/_end, listener.h). Clients connecting meanwhile wait in
+ * the backlog and are served by the new receivers; nobody is refused. Sockets the new configuration does not
+ * use are closed when the reload ends.
+ *
  * Allocator: glibc serves the decode arenas' chunks (up to 1 MiB) with mmap and trims the heap top eagerly, so
  * every request faulted in fresh pages — a third of the CPU at 1000-point requests. The daemon keeps such
  * chunks in the heap (mmap threshold 8 MiB, trim threshold 32 MiB, two malloc arenas for all threads) and
@@ -20,6 +26,7 @@
 #include <unistd.h>
 
 #include "receiver/runtime/runtime.h"
+#include "wire/server/listener.h"
 
 typedef struct service {
   uv_loop_t loop;
@@ -123,8 +130,12 @@ static void apply_service_settings(service *s, const otelc_config *cfg) {
     rt_log(s->log, LOG_ERROR, NULL, "Cannot serve self-telemetry", "error", err.msg, NULL);
 }
 
+/* The reload is over, one way or the other: listening sockets no new listener took are closed. */
+static void reload_finished(void) { wire_listener_reload_end(); }
+
 static void old_restored_failed(void *arg) {
   service *s = arg;
+  reload_finished();
   runtime_free(s->rt);
   s->rt = NULL;
   s->exit_code = 1;
@@ -144,6 +155,7 @@ static void new_stopped_after_failure(void *arg) {
   s->rt = runtime_new(&s->loop, config_graph(s->cfg), &(runtime_options){.log = s->log, .tel = s->tel}, &err);
   if (s->rt && runtime_start(s->rt, &err) == 0) {
     rt_log(s->log, LOG_WARN, NULL, "Reload failed; the previous configuration is running again", NULL);
+    reload_finished();
     finish_busy(s);
     return;
   }
@@ -171,6 +183,7 @@ static void old_stopped_for_reload(void *arg) {
   s->rt = s->next_rt;
   s->next_cfg = NULL;
   s->next_rt = NULL;
+  reload_finished();
   rt_log(s->log, LOG_INFO, NULL, "Reload complete. Everything is ready. Begin running and processing data.", NULL);
   finish_busy(s);
 }
@@ -203,6 +216,7 @@ static void begin_reload(service *s) {
   s->next_cfg = cfg;
   s->next_rt = rt;
   rt_log(s->log, LOG_INFO, NULL, "New configuration is valid; stopping the running pipelines", NULL);
+  wire_listener_reload_begin(); /* the old receivers' sockets wait for the new ones (see the top) */
   runtime_shutdown(s->rt, old_stopped_for_reload, s);
 }
 

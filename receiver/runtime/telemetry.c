@@ -16,14 +16,19 @@
 #include "wire/clock.h"
 #include "wire/server/http_server.h"
 
-typedef enum series_type { SERIES_COUNTER, SERIES_GAUGE } series_type;
+typedef enum series_type { SERIES_COUNTER, SERIES_GAUGE, SERIES_HISTOGRAM } series_type;
 
 typedef struct series {
   char *metric;
   char *component;
-  char *transport; /* NULL: none */
+  char *transport; /* NULL: none; "name=value": that label instead of transport= */
   series_type type;
-  int64_t value;
+  int64_t value;   /* histograms: the count */
+  /* Histograms (recvops): per-bucket counts (not cumulative) for `bounds` (static, ascending), and the sum. */
+  const double *bounds;
+  size_t nbounds;
+  uint64_t *buckets;
+  double sum;
 } series;
 
 struct telemetry {
@@ -50,6 +55,11 @@ static const struct {
     {"otelcol_exporter_enqueue_failed_metric_points", "Number of metric points failed to be added to the sending queue."},
     {"otelcol_exporter_queue_size", "Current size of the retry queue (in batches)."},
     {"otelcol_exporter_queue_capacity", "Fixed capacity of the retry queue (in batches)."},
+    {"otelcol_processor_incoming_items", "Number of items passed to the processor."},
+    {"otelcol_processor_outgoing_items", "Number of items emitted from the processor."},
+    {"otelcol_processor_batch_batch_send_size", "Number of units in the batch"},
+    {"otelcol_processor_batch_batch_size_trigger_send", "Number of times the batch was sent due to a size trigger"},
+    {"otelcol_processor_batch_timeout_trigger_send", "Number of times the batch was sent due to a timeout trigger"},
 };
 
 static const char *help_of(const char *metric) {
@@ -101,6 +111,7 @@ void telemetry_free(telemetry *t) {
     free(t->v[i].metric);
     free(t->v[i].component);
     free(t->v[i].transport);
+    free(t->v[i].buckets);
   }
   free(t->v);
   free(t->listen);
@@ -157,6 +168,26 @@ void telemetry_set(telemetry *t, const char *metric, const char *component_id, i
   pthread_mutex_unlock(&t->mu);
 }
 
+void telemetry_observe(telemetry *t, const char *metric, const char *component_id, const double *bounds,
+                       size_t nbounds, double value) {
+  if (!t || !metric || !bounds) return;
+  pthread_mutex_lock(&t->mu);
+  series *s = find(t, metric, component_id ? component_id : "", NULL, SERIES_HISTOGRAM, true);
+  if (s && s->type == SERIES_HISTOGRAM && !s->buckets) { /* new: its bounds are fixed now */
+    s->buckets = calloc(nbounds + 1, sizeof *s->buckets);
+    s->bounds = bounds;
+    s->nbounds = s->buckets ? nbounds : 0;
+  }
+  if (s && s->buckets) {
+    size_t b = 0;
+    while (b < s->nbounds && value > s->bounds[b]) b++; /* le: the first bound >= value; nbounds: +Inf */
+    s->buckets[b]++;
+    s->sum += value;
+    s->value++;
+  }
+  pthread_mutex_unlock(&t->mu);
+}
+
 int64_t telemetry_get(telemetry *t, const char *metric, const char *component_id, const char *transport) {
   if (!t) return 0;
   pthread_mutex_lock(&t->mu);
@@ -177,7 +208,9 @@ static int put_label_value(wire_buf *out, const char *v, wire_err *err) {
   return 0;
 }
 
-static int put_labels(telemetry *t, wire_buf *out, const char *metric, const series *s, wire_err *err) {
+/* {component label, service labels, extra label[, le]}: `le` is a histogram bucket's bound (NULL: none). */
+static int put_labels(telemetry *t, wire_buf *out, const char *metric, const series *s, const char *le,
+                      wire_err *err) {
   if (wire_buf_append_str(out, "{", err) < 0) return -1;
   if (s) {
     if (wire_buf_printf(out, err, "%s=\"", label_of(metric)) < 0 || put_label_value(out, s->component, err) < 0 ||
@@ -189,10 +222,13 @@ static int put_labels(telemetry *t, wire_buf *out, const char *metric, const ser
       put_label_value(out, t->version, err) < 0 || wire_buf_append_str(out, "\"", err) < 0)
     return -1;
   if (s && s->transport) {
-    if (wire_buf_append_str(out, ",transport=\"", err) < 0 || put_label_value(out, s->transport, err) < 0 ||
-        wire_buf_append_str(out, "\"", err) < 0)
+    const char *eq = strchr(s->transport, '='); /* "otel_signal=metrics": that label (recvops) */
+    int rc = eq ? wire_buf_printf(out, err, ",%.*s=\"", (int)(eq - s->transport), s->transport)
+                : wire_buf_append_str(out, ",transport=\"", err);
+    if (rc < 0 || put_label_value(out, eq ? eq + 1 : s->transport, err) < 0 || wire_buf_append_str(out, "\"", err) < 0)
       return -1;
   }
+  if (le && wire_buf_printf(out, err, ",le=\"%s\"", le) < 0) return -1;
   return wire_buf_append_str(out, "}", err);
 }
 
@@ -214,6 +250,29 @@ static int64_t rss_bytes(void) {
   return n == 2 ? resident * (int64_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
+/* <metric>_bucket{...,le="B"} (cumulative), le="+Inf", _sum and _count (recvops). */
+static int render_histogram(telemetry *t, wire_buf *out, const series *s, wire_err *err) {
+  uint64_t cumulative = 0;
+  char le[32];
+  for (size_t b = 0; b <= s->nbounds; b++) {
+    cumulative += s->buckets ? s->buckets[b] : 0;
+    if (b < s->nbounds)
+      snprintf(le, sizeof le, "%.17g", s->bounds[b]);
+    else
+      snprintf(le, sizeof le, "+Inf");
+    if (b == s->nbounds) cumulative = (uint64_t)s->value; /* (also when the buckets could not be copied) */
+    if (wire_buf_printf(out, err, "%s_bucket", s->metric) < 0 || put_labels(t, out, s->metric, s, le, err) < 0 ||
+        wire_buf_printf(out, err, " %llu\n", (unsigned long long)cumulative) < 0)
+      return -1;
+  }
+  if (wire_buf_printf(out, err, "%s_sum", s->metric) < 0 || put_labels(t, out, s->metric, s, NULL, err) < 0 ||
+      wire_buf_printf(out, err, " %.17g\n", s->sum) < 0 || wire_buf_printf(out, err, "%s_count", s->metric) < 0 ||
+      put_labels(t, out, s->metric, s, NULL, err) < 0 ||
+      wire_buf_printf(out, err, " %lld\n", (long long)s->value) < 0)
+    return -1;
+  return 0;
+}
+
 int telemetry_render(telemetry *t, wire_buf *out, wire_err *err) {
   pthread_mutex_lock(&t->mu);
   series *copy = NULL;
@@ -226,6 +285,20 @@ int telemetry_render(telemetry *t, wire_buf *out, wire_err *err) {
     }
     memcpy(copy, t->v, n * sizeof *copy); /* strings stay valid: series are never removed */
   }
+  uint64_t *bucket_copy = NULL; /* histogram buckets change: copied under the lock too */
+  size_t nb = 0;
+  for (size_t i = 0; i < n; i++) nb += copy[i].buckets ? copy[i].nbounds + 1 : 0;
+  if (nb && (bucket_copy = malloc(nb * sizeof *bucket_copy)) != NULL) {
+    size_t off = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (!copy[i].buckets) continue;
+      memcpy(bucket_copy + off, copy[i].buckets, (copy[i].nbounds + 1) * sizeof *bucket_copy);
+      copy[i].buckets = bucket_copy + off;
+      off += copy[i].nbounds + 1;
+    }
+  } else if (nb) {
+    for (size_t i = 0; i < n; i++) copy[i].buckets = NULL, copy[i].nbounds = 0; /* out of memory: counts only */
+  }
   pthread_mutex_unlock(&t->mu);
   if (n) qsort(copy, n, sizeof *copy, cmp_series);
   int rc = 0;
@@ -233,14 +306,19 @@ int telemetry_render(telemetry *t, wire_buf *out, wire_err *err) {
     const series *s = &copy[i];
     if (i == 0 || strcmp(copy[i - 1].metric, s->metric)) {
       rc = wire_buf_printf(out, err, "# HELP %s %s\n# TYPE %s %s\n", s->metric, help_of(s->metric), s->metric,
-                           s->type == SERIES_COUNTER ? "counter" : "gauge");
+                           s->type == SERIES_COUNTER ? "counter" : s->type == SERIES_GAUGE ? "gauge" : "histogram");
       if (rc < 0) break;
     }
+    if (s->type == SERIES_HISTOGRAM) {
+      rc = render_histogram(t, out, s, err);
+      continue;
+    }
     rc = wire_buf_append_str(out, s->metric, err);
-    if (rc == 0) rc = put_labels(t, out, s->metric, s, err);
+    if (rc == 0) rc = put_labels(t, out, s->metric, s, NULL, err);
     if (rc == 0) rc = wire_buf_printf(out, err, " %lld\n", (long long)s->value);
   }
   free(copy);
+  free(bucket_copy);
   if (rc < 0) return -1;
 
   struct rusage ru;
@@ -260,7 +338,7 @@ int telemetry_render(telemetry *t, wire_buf *out, wire_err *err) {
   for (size_t i = 0; i < sizeof proc / sizeof proc[0]; i++) {
     if (wire_buf_printf(out, err, "# HELP %s %s\n# TYPE %s %s\n%s", proc[i].name, proc[i].help, proc[i].name,
                         proc[i].type, proc[i].name) < 0 ||
-        put_labels(t, out, proc[i].name, NULL, err) < 0 || wire_buf_printf(out, err, " %.9g\n", proc[i].value) < 0)
+        put_labels(t, out, proc[i].name, NULL, NULL, err) < 0 || wire_buf_printf(out, err, " %.9g\n", proc[i].value) < 0)
       return -1;
   }
   return 0;

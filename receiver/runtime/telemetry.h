@@ -8,6 +8,8 @@
  *   otelcol_exporter_enqueue_failed_metric_points{exporter}                     counter
  *   otelcol_exporter_queue_size{exporter} / otelcol_exporter_queue_capacity     gauges
  *   otelcol_processor_*{processor}                                              counters (any name)
+ *   otelcol_processor_incoming_items / _outgoing_items{processor,otel_signal}    counters (the runtime's)
+ *   otelcol_processor_batch_batch_send_size{processor}                           histogram
  *   otelcol_process_memory_rss, otelcol_process_cpu_seconds, otelcol_process_uptime  (sampled at scrape)
  *
  * The component label's name comes from the metric's prefix (otelcol_receiver_ → receiver=, ...). Every series
@@ -30,11 +32,17 @@ telemetry *telemetry_new(const char *service_version);
 /* Stops nothing: call telemetry_stop first when serving. */
 void telemetry_free(telemetry *t);
 
-/* Adds n to a counter. transport may be NULL (no transport label). */
+/* Adds n to a counter. transport may be NULL (no transport label), or "name=value" for another label in its
+ * place (otel_signal=metrics on processors' counters). */
 void telemetry_add(telemetry *t, const char *metric, const char *component_id, const char *transport, uint64_t n);
 /* Sets a gauge. */
 void telemetry_set(telemetry *t, const char *metric, const char *component_id, int64_t value);
-/* Current value of a counter or gauge (0 when absent; tests and logs). */
+/* Records one observation in a histogram, served as <metric>_bucket{le=...} (cumulative), _sum and _count:
+ * `bounds` are the buckets' upper bounds, ascending and static (the first observation of a series fixes them;
+ * +Inf is implied). */
+void telemetry_observe(telemetry *t, const char *metric, const char *component_id, const double *bounds,
+                       size_t nbounds, double value);
+/* Current value of a counter or gauge, or a histogram's count (0 when absent; tests and logs). */
 int64_t telemetry_get(telemetry *t, const char *metric, const char *component_id, const char *transport);
 
 /* Appends the Prometheus text exposition (format 0.0.4) of everything, process metrics included. */

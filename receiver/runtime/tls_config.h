@@ -7,10 +7,13 @@
 #include "receiver/config/components/common.h"
 #include "wire/tls.h"
 
-/* Server side. Fails (WIRE_E_UNSUPPORTED) for settings the wire layer lacks (cert_pem/key_pem inline, TLS
- * below 1.2); `what` names the component in the message. */
+/* Server side: certificate and key from files or inline PEM (cert_pem/key_pem), client_ca_file (mTLS),
+ * min/max_version, cipher_suites, reload_interval. Fails (WIRE_E_UNSUPPORTED) for TLS below 1.2; `what` names
+ * the component in the message. */
 int rt_tls_server_config(const tls_server_config *in, const char *what, wire_tls_config *out, wire_err *err);
-/* Client side (`insecure` is the caller's business: it decides whether TLS is used at all). */
+/* Client side: ca_file/ca_pem (plus the system's CAs with include_system_ca_certs_pool), client certificate
+ * from files or inline PEM, server_name_override, insecure_skip_verify, versions, cipher suites, reload_interval
+ * (`insecure` is the caller's business: it decides whether TLS is used at all). */
 int rt_tls_client_config(const tls_client_config *in, const char *what, wire_tls_config *out, wire_err *err);
 
 #endif

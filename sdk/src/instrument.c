@@ -3,13 +3,17 @@
  *
  * The hot paths, in cost order:
  *   bound counter add:   one relaxed load + store on the handle's own cache line (no lock prefix);
- *   per-call record:     canonicalise attributes on the stack, probe the table published with an acquire
- *                        load, compare, then one atomic read-modify-write on the series cell;
+ *   per-call record:     scan, hash and order the attributes on the stack (attrs.c), probe the table
+ *                        published with an acquire load, compare, then one atomic read-modify-write on the
+ *                        series cell;
  *   new series:          the same probe, then the instrument's mutex, an arena allocation and a release
  *                        store into the table (growing it by publishing a doubled copy).
  * Nothing on these paths waits for a collection. See docs/sdk.md. */
 #include <math.h>
 #include <stdlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string.h>
 #include <strings.h>
 
@@ -141,6 +145,7 @@ void otelc_instrument_free(otelc_instrument *inst) {
     }
   }
   otelc_arena_free(&inst->series_arena);
+  free(inst->keys.slots);
   table_free_all(atomic_load(&inst->table));
   pthread_mutex_destroy(&inst->mu);
   otelc_allow_list_free(inst->allow);
@@ -197,9 +202,11 @@ static int setup_histogram(otelc_instrument *in, const otelc_instrument_options 
                    in->name);
       }
     }
-    in->bounds = malloc((n ? n : 1) * sizeof(double));
+    size_t padded = n > OTELC_HIST_PADDED_BOUNDS ? n : OTELC_HIST_PADDED_BOUNDS;
+    in->bounds = malloc(padded * sizeof(double));
     if (!in->bounds) return -1;
     memcpy(in->bounds, b, n * sizeof(double));
+    for (size_t i = n; i < padded; i++) in->bounds[i] = INFINITY; /* no value is above: counts nothing */
     in->n_bounds = n;
     in->area_size = sizeof(otelc_hist_cells) + 2 * (n + 1) * sizeof(uint64_t) + sizeof(double);
   } else if (in->agg == OTELC_AGG_EXP_HISTOGRAM) {
@@ -307,15 +314,51 @@ oom:
 
 /* ---- series table ----------------------------------------------------------------------------------- */
 
-/* Allocates and initialises a series (not yet published). Caller holds inst->mu. */
+/* The instrument's stored copy of r's key (r canonical), added if new (NULL when out of memory). Caller holds
+ * inst->mu. */
+static const char *key_intern(otelc_instrument *in, const otelc_attr_ref *r) {
+  otelc_key_table *kt = &in->keys;
+  if (!kt->slots || (kt->n + 1) * 2 > kt->mask + 1) {
+    size_t cap = kt->slots ? (kt->mask + 1) * 2 : 16;
+    otelc_key_slot *slots = calloc(cap, sizeof *slots);
+    if (!slots) return NULL;
+    for (size_t i = 0; kt->slots && i <= kt->mask; i++) {
+      if (!kt->slots[i].key) continue;
+      size_t j = kt->slots[i].hash & (cap - 1);
+      while (slots[j].key) j = (j + 1) & (cap - 1);
+      slots[j] = kt->slots[i];
+    }
+    free(kt->slots);
+    kt->slots = slots;
+    kt->mask = cap - 1;
+  }
+  size_t i = r->key_hash & kt->mask;
+  for (; kt->slots[i].key; i = (i + 1) & kt->mask) {
+    const otelc_key_slot *sl = &kt->slots[i];
+    if (sl->hash == r->key_hash && otelc_attrs_key_equal(r, sl->key, sl->klen)) return sl->key;
+  }
+  char *k = otelc_arena_alloc(&in->series_arena, otelc_attrs_str_size(r->klen));
+  if (!k) return NULL;
+  otelc_attrs_key_store(r, k);
+  kt->slots[i] = (otelc_key_slot){.hash = r->key_hash, .key = k, .klen = r->klen};
+  kt->n++;
+  return k;
+}
+
+/* Allocates and initialises a series (not yet published) for a canonical set. Caller holds inst->mu. */
 static otelc_srec *series_new(otelc_instrument *in, const otelc_attrs_prepared *p) {
+  const char *keys[OTELC_MAX_ATTRS];
+  for (size_t k = 0; k < p->n; k++) {
+    keys[k] = key_intern(in, &p->a[k]);
+    if (!keys[k]) return NULL;
+  }
   size_t size = sizeof(otelc_srec) + in->area_size + p->store_size;
   otelc_srec *s = otelc_arena_alloc(&in->series_arena, size);
   if (!s) return NULL;
   memset(s, 0, sizeof *s);
   s->hash = p->hash;
   s->n_attrs = (uint32_t)p->n;
-  otelc_attrs_store(p, otelc_srec_attrs(in, s));
+  otelc_attrs_store(p, otelc_srec_attrs(in, s), keys);
   if (in->agg == OTELC_AGG_HISTOGRAM) {
     otelc_hist_cells *c = otelc_hist_area(s);
     memset(c, 0, in->area_size);
@@ -337,37 +380,63 @@ static void list_append(otelc_instrument *in, otelc_srec *s) {
   in->tail = s;
 }
 
-static void table_put(otelc_series_table *t, otelc_srec *s) {
-  size_t i = s->hash & t->mask;
+/* Keyed tables. A set's hash leaves its keys out (attrs.h): sets that differ only in their keys — {a=1} and
+ * {b=1}, or flags as keys — share a hash, so a table holding many of them would probe through all of them. When
+ * an insertion meets KEYED_AFTER such collisions on its probe, the instrument switches to a keyed table: the same
+ * series placed by their keyed hash (which hashes the keys too), published like a grown table. A keyed table
+ * stays keyed when it grows; readers see from the table which hash it wants and compute the keyed hash only then
+ * (a reader that computed a hash for an older table just probes that table, which stays valid). Probes still
+ * check the set hash before comparing. */
+#define KEYED_AFTER 8
+
+static size_t table_slot_hash(const otelc_instrument *in, const otelc_series_table *t, const otelc_srec *s) {
+  return t->keyed ? otelc_attrs_stored_keyed_hash(s->hash, otelc_srec_attrs(in, s), s->n_attrs) : s->hash;
+}
+
+static void table_put(const otelc_instrument *in, otelc_series_table *t, otelc_srec *s) {
+  size_t i = table_slot_hash(in, t, s) & t->mask;
   while (atomic_load_explicit(&t->slots[i], memory_order_relaxed)) i = (i + 1) & t->mask;
   atomic_store_explicit(&t->slots[i], s, memory_order_release);
 }
 
-/* Publishes a table twice as large; the old one stays readable (retired, freed with the instrument). */
-static otelc_series_table *table_grow(otelc_instrument *in, otelc_series_table *t) {
-  size_t cap = (t->mask + 1) * 2;
+/* Publishes a copy of t with capacity cap, keyed or not; the old one stays readable (retired, freed with the
+ * instrument). Caller holds inst->mu. */
+static otelc_series_table *table_rebuild(otelc_instrument *in, otelc_series_table *t, size_t cap, bool keyed) {
   size_t bytes = sizeof(otelc_series_table) + cap * sizeof(_Atomic(otelc_srec *));
   otelc_series_table *nt = calloc(1, bytes);
   if (!nt) return NULL;
   otelc_prefault(nt, bytes); /* re-inserting touches every page of it at random */
   nt->mask = cap - 1;
+  nt->keyed = keyed;
   for (size_t i = 0; i <= t->mask; i++) {
     otelc_srec *s = atomic_load_explicit(&t->slots[i], memory_order_relaxed);
-    if (s) table_put(nt, s);
+    if (s) table_put(in, nt, s);
   }
   nt->retired_next = t;
   atomic_store_explicit(&in->table, nt, memory_order_release);
   return nt;
 }
 
-static otelc_srec *table_find(const otelc_instrument *in, otelc_series_table *t, const otelc_attrs_prepared *p) {
-  size_t i = p->hash & t->mask;
+/* Probes t for p; *collisions counts the series met whose hash is p's but whose set is not. */
+static inline __attribute__((always_inline)) otelc_srec *table_probe(const otelc_instrument *in,
+                                                                    otelc_series_table *t, otelc_attrs_prepared *p,
+                                                                    unsigned *collisions) {
+  size_t i = (__builtin_expect(t->keyed, 0) ? otelc_attrs_keyed_hash(p) : p->hash) & t->mask;
   for (;;) {
     otelc_srec *s = atomic_load_explicit(&t->slots[i], memory_order_acquire);
     if (!s) return NULL;
-    if (s->hash == p->hash && otelc_attrs_equal(p, otelc_srec_attrs(in, s), s->n_attrs)) return s;
+    if (s->hash == p->hash) {
+      if (otelc_attrs_equal(p, otelc_srec_attrs(in, s), s->n_attrs)) return s;
+      ++*collisions;
+    }
     i = (i + 1) & t->mask;
   }
+}
+
+static inline __attribute__((always_inline)) otelc_srec *table_find(const otelc_instrument *in, otelc_series_table *t,
+                                                                   otelc_attrs_prepared *p) {
+  unsigned collisions = 0;
+  return table_probe(in, t, p, &collisions);
 }
 
 static otelc_srec *overflow_series(otelc_instrument *in) {
@@ -379,6 +448,7 @@ static otelc_srec *overflow_series(otelc_instrument *in) {
     otelc_attr a = OTELC_ATTR_BOOL("otel.metric.overflow", true);
     otelc_attrs_prepared p;
     otelc_attrs_prepare(&a, 1, NULL, &p);
+    otelc_attrs_canonicalize(&p);
     s = series_new(in, &p);
     if (s) {
       list_append(in, s);
@@ -391,7 +461,8 @@ static otelc_srec *overflow_series(otelc_instrument *in) {
   return s;
 }
 
-static otelc_srec *series_insert(otelc_instrument *in, const otelc_attrs_prepared *p) {
+/* A canonical set not in the table: creates its series (or finds it, if another thread just did). */
+static otelc_srec *series_insert(otelc_instrument *in, otelc_attrs_prepared *p) {
   uint32_t limit = in->card_limit ? in->card_limit : OTELC_DEFAULT_CARDINALITY_LIMIT;
   if (atomic_load_explicit(&in->n_series, memory_order_relaxed) + 1 >= limit) {
     /* Past the limit nothing allocates, and nothing takes the mutex once the overflow series exists. But a
@@ -401,21 +472,26 @@ static otelc_srec *series_insert(otelc_instrument *in, const otelc_attrs_prepare
   }
   pthread_mutex_lock(&in->mu);
   otelc_series_table *t = atomic_load_explicit(&in->table, memory_order_relaxed);
-  otelc_srec *s = table_find(in, t, p);
+  unsigned collisions = 0;
+  otelc_srec *s = table_probe(in, t, p, &collisions);
   if (s) goto out;
   uint32_t n = atomic_load_explicit(&in->n_series, memory_order_relaxed);
   if (n + 1 >= limit) {
     pthread_mutex_unlock(&in->mu);
     return overflow_series(in);
   }
+  if (collisions >= KEYED_AFTER && !t->keyed) { /* sets differing only in their keys pile up: key the table */
+    otelc_series_table *nt = table_rebuild(in, t, t->mask + 1, true);
+    if (nt) t = nt;
+  }
   if ((size_t)(n + 1) * 4 > (t->mask + 1) * 3) { /* keep the load factor at most 3/4 */
-    otelc_series_table *nt = table_grow(in, t);
+    otelc_series_table *nt = table_rebuild(in, t, (t->mask + 1) * 2, t->keyed);
     if (nt) t = nt;
     else if ((size_t)(n + 1) * 8 > (t->mask + 1) * 7) goto out; /* out of memory and nearly full */
   }
   s = series_new(in, p);
   if (!s) goto out;
-  table_put(t, s);
+  table_put(in, t, s);
   list_append(in, s);
   atomic_store_explicit(&in->n_series, n + 1, memory_order_release);
   if (p->n == 0) atomic_store_explicit(&in->empty, s, memory_order_release);
@@ -425,24 +501,24 @@ out:
   return s;
 }
 
-otelc_srec *otelc_series_get(otelc_instrument *in, otelc_attrs_prepared *p) {
-  otelc_srec *s = table_find(in, atomic_load_explicit(&in->table, memory_order_acquire), p);
-  if (s) return s;
-  if (!p->canonical) {
-    /* A miss: maybe a repeated key (whose raw hash differs), maybe a new series. Both need the canonical
-     * form, which may find an existing series after all. The hash is order-independent, so only a set that
-     * lost a repeated key needs a second probe. */
-    size_t n = p->n;
-    otelc_attrs_canonicalize(p);
-    if (p->n != n) {
-      s = table_find(in, atomic_load_explicit(&in->table, memory_order_acquire), p);
-      if (s) return s;
-    }
+/* After a miss: the canonical form, which may find an existing series after all when it dropped a repeated or
+ * over-long key (the set, and so its hash, changed); otherwise the set is new. Off the hot path. */
+__attribute__((noinline)) static otelc_srec *series_miss(otelc_instrument *in, otelc_attrs_prepared *p) {
+  if (otelc_attrs_canonicalize(p)) {
+    otelc_srec *s = table_find(in, atomic_load_explicit(&in->table, memory_order_acquire), p);
+    if (s) return s;
   }
   return series_insert(in, p);
 }
 
-static inline otelc_srec *resolve(otelc_instrument *in, const otelc_attr *attrs, size_t n) {
+otelc_srec *otelc_series_get(otelc_instrument *in, otelc_attrs_prepared *p) {
+  otelc_srec *s = table_find(in, atomic_load_explicit(&in->table, memory_order_acquire), p);
+  if (__builtin_expect(s != NULL, 1)) return s;
+  return series_miss(in, p);
+}
+
+static inline __attribute__((always_inline)) otelc_srec *resolve(otelc_instrument *in, const otelc_attr *attrs,
+                                                                 size_t n) {
   if (n == 0 || !attrs) {
     otelc_srec *s = atomic_load_explicit(&in->empty, memory_order_acquire);
     if (s) return s;
@@ -450,7 +526,9 @@ static inline otelc_srec *resolve(otelc_instrument *in, const otelc_attr *attrs,
   }
   otelc_attrs_prepared p;
   otelc_attrs_prepare(attrs, n, in->allow, &p);
-  return otelc_series_get(in, &p);
+  otelc_srec *s = table_find(in, atomic_load_explicit(&in->table, memory_order_acquire), &p);
+  if (__builtin_expect(s != NULL, 1)) return s;
+  return series_miss(in, &p);
 }
 
 uint64_t otelc_series_total(const otelc_instrument *in, otelc_srec *s) {
@@ -468,12 +546,28 @@ uint64_t otelc_series_total(const otelc_instrument *in, otelc_srec *s) {
 /* ---- recording -------------------------------------------------------------------------------------- */
 
 static inline size_t bucket_index(const double *b, size_t n, double v) {
-  if (n <= 16) {
-    /* Branch-free: count the boundaries below v (they are increasing, so that is the index). A scan that
-     * stops early mispredicts its exit whenever consecutive values land in different buckets. */
+  if (n <= OTELC_HIST_PADDED_BOUNDS) {
+    /* Branch-free: count the boundaries below v (they are increasing, so that is the index), over the array
+     * padded with +inf to a fixed 16, two at a time. A scan that stops early mispredicts its exit whenever
+     * consecutive values land in different buckets. v is finite (NaN and infinities are ignored). */
+#if defined(__SSE2__)
+    __m128d x = _mm_set1_pd(v);
+    __m128i a0 = _mm_castpd_si128(_mm_cmpgt_pd(x, _mm_loadu_pd(b)));
+    __m128i a1 = _mm_castpd_si128(_mm_cmpgt_pd(x, _mm_loadu_pd(b + 2)));
+    a0 = _mm_add_epi64(a0, _mm_castpd_si128(_mm_cmpgt_pd(x, _mm_loadu_pd(b + 4))));
+    a1 = _mm_add_epi64(a1, _mm_castpd_si128(_mm_cmpgt_pd(x, _mm_loadu_pd(b + 6))));
+    a0 = _mm_add_epi64(a0, _mm_castpd_si128(_mm_cmpgt_pd(x, _mm_loadu_pd(b + 8))));
+    a1 = _mm_add_epi64(a1, _mm_castpd_si128(_mm_cmpgt_pd(x, _mm_loadu_pd(b + 10))));
+    a0 = _mm_add_epi64(a0, _mm_castpd_si128(_mm_cmpgt_pd(x, _mm_loadu_pd(b + 12))));
+    a1 = _mm_add_epi64(a1, _mm_castpd_si128(_mm_cmpgt_pd(x, _mm_loadu_pd(b + 14))));
+    a0 = _mm_add_epi64(a0, a1); /* each lane: minus the count of boundaries below v */
+    a0 = _mm_add_epi64(a0, _mm_unpackhi_epi64(a0, a0));
+    return (size_t)-_mm_cvtsi128_si64(a0);
+#else
     size_t i = 0;
-    for (size_t k = 0; k < n; k++) i += v > b[k];
+    for (size_t k = 0; k < OTELC_HIST_PADDED_BOUNDS; k++) i += v > b[k];
     return i;
+#endif
   }
   size_t lo = 0, hi = n; /* first i with v <= b[i], or n */
   while (lo < hi) {

@@ -27,6 +27,9 @@
 
 #define OTELC_DEFAULT_CARDINALITY_LIMIT 2000
 #define OTELC_CACHE_LINE 64
+/* Explicit histograms with at most this many boundaries find their bucket with a fixed, branch-free count over
+ * this many (the array is padded with +inf). */
+#define OTELC_HIST_PADDED_BOUNDS 16
 
 /* How an instrument aggregates (after views). */
 typedef enum otelc_agg {
@@ -51,6 +54,7 @@ typedef struct otelc_srec {
   _Atomic uint32_t touched;               /* gauges: set since start; observables: epoch last observed */
   uint32_t n_attrs;                       /* the attributes follow the aggregation area: otelc_srec_attrs() */
 } otelc_srec;
+_Static_assert(sizeof(otelc_srec) % 16 == 0, "the aggregation area and the attributes after it are 16-aligned");
 
 /* The aggregation area of an explicit-bucket histogram series (n = bucket count = boundaries + 1):
  *   _Atomic uint64_t sum_bits, min_bits, max_bits, buckets[n];   live cells, lock-free
@@ -85,10 +89,27 @@ struct otelc_series {
   struct otelc_series *next_free;  /* the instrument's free list (under inst->mu) */
 } __attribute__((aligned(OTELC_CACHE_LINE)));
 
-/* An open-addressing table of series pointers; readers probe it without locks. */
+/* The keys of an instrument's series, each stored once (from the series arena, in the layout of
+ * otelc_attrs_key_store); the stored attribute entries point at them. Used only under the instrument's mutex,
+ * when a series is created (open addressing, linear probing, load factor <= 1/2). */
+typedef struct otelc_key_slot {
+  uint64_t hash;
+  const char *key; /* NULL: empty slot */
+  size_t klen;
+} otelc_key_slot;
+
+typedef struct otelc_key_table {
+  size_t mask; /* capacity - 1 (0 with no slots yet) */
+  size_t n;
+  otelc_key_slot *slots;
+} otelc_key_table;
+
+/* An open-addressing table of series pointers; readers probe it without locks. A keyed table places series by
+ * their keyed hash (otelc_attrs_keyed_hash) instead of their hash (see instrument.c, "keyed tables"). */
 typedef struct otelc_series_table {
   struct otelc_series_table *retired_next; /* older tables, kept until the instrument is freed */
   size_t mask;                             /* capacity - 1 (capacity is a power of two) */
+  bool keyed;                              /* set before publication, never changed */
   _Atomic(otelc_srec *) slots[];
 } otelc_series_table;
 
@@ -102,7 +123,7 @@ typedef struct otelc_instrument {
   bool delta;          /* temporality of the exported stream (sums, histograms) */
   char *name, *description, *unit;
   /* explicit histogram */
-  double *bounds;
+  double *bounds;      /* n_bounds boundaries, then +inf up to OTELC_HIST_PADDED_BOUNDS (see bucket_index) */
   size_t n_bounds;
   /* exponential histogram */
   int32_t exp_max_size, exp_max_scale;
@@ -119,6 +140,7 @@ typedef struct otelc_instrument {
   _Atomic(otelc_srec *) overflow; /* the otel.metric.overflow=true series, once created */
   pthread_mutex_t mu;             /* series creation, bound handles */
   otelc_arena series_arena;       /* under mu */
+  otelc_key_table keys;           /* under mu */
   otelc_series *free_bound;       /* released handles, under mu */
   /* observable */
   otelc_observe_fn cb;

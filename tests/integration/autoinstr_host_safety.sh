@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 extra=$(readelf -d "$shim" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}' |
         grep -vE '^(libc\.so|libm\.so|libasan\.so|libubsan\.so|ld-linux)' || true)
 [ -z "$extra" ] || fail "the shim depends on: $extra"
-exported=$(nm -D --defined-only "$shim" | awk '{print $3}' | grep -vE '^(accept4?|read|readv|recv|recvfrom|recvmsg|write|writev|send|sendto|sendmsg|sendfile(64)?|close|shutdown|dup[23]?|fork|syscall|_exit|_Exit|SSL_(read|write)(_ex)?)$' || true)
+exported=$(nm -D --defined-only "$shim" | awk '{print $3}' | grep -vE '^(accept4?|read|readv|recv|recvfrom|recvmsg|write|writev|send|sendto|sendmsg|sendfile(64)?|close|shutdown|dup[23]?|fork|syscall|_exit|_Exit|pthread_(create|cancel)|SSL_(read|write)(_ex)?)$' || true)
 [ -z "$exported" ] || fail "the shim exports more than its interposers: $exported"
 # Its wire layer is otelc_wire_lite: no OpenSSL, nghttp2, zlib, c-ares or json-c symbol is even referenced.
 foreign=$(nm -D --undefined-only "$shim" | awk '{print $2}' |
@@ -69,8 +69,8 @@ preload_stop
 ok "OTELC_AUTOINSTR=off: nothing exported, nothing logged"
 unset 'shim_env[${#shim_env[@]}-1]'
 
-# An endpoint the shim cannot use (gRPC): one line on stderr, the server keeps serving untouched.
-preload_start_shim "$port" env OTEL_EXPORTER_OTLP_PROTOCOL=grpc $PY -m http.server -p HTTP/1.1 "$port" --bind 127.0.0.1
+# An endpoint the shim cannot use (malformed): one line on stderr, the server keeps serving untouched.
+preload_start_shim "$port" env 'OTEL_EXPORTER_OTLP_ENDPOINT=http://[::1/v1/metrics' $PY -m http.server -p HTTP/1.1 "$port" --bind 127.0.0.1
 for _ in 1 2 3; do [ "$(curl -s "http://127.0.0.1:$port/index.html")" = hi ] || fail "server after disable"; done
 sleep 0.5
 n=$(grep -c '^otelc-preload: disabled:' "$tmp/server.log" || true)

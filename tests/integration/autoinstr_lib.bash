@@ -184,3 +184,38 @@ preload_standard_test() {
 preload_free_port() {
   $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+
+# Writes $tmp/nginx.conf for nginx from Debian: a foreground master with $1 workers, every path under $tmp, a
+# self-signed certificate in $tmp/cert.pem/key.pem, sendfile on, and `listen` lines $2 (plain) and $3 (TLS)
+# for one server rooted at $tmp/www. $4: extra lines inside http { } (optional).
+preload_nginx_conf() {
+  mkdir -p "$tmp/www" "$tmp/logs" "$tmp/temp"
+  [ -f "$tmp/cert.pem" ] || openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" \
+    -days 2 -subj "/CN=127.0.0.1" >/dev/null 2>&1
+  cat >"$tmp/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes $1;
+user root;
+pid $tmp/nginx.pid;
+error_log $tmp/logs/error.log warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/temp/body;
+  proxy_temp_path $tmp/temp/proxy;
+  fastcgi_temp_path $tmp/temp/fastcgi;
+  uwsgi_temp_path $tmp/temp/uwsgi;
+  scgi_temp_path $tmp/temp/scgi;
+  sendfile on;
+  ${4:-}
+  server {
+    listen $2;
+    listen $3;
+    ssl_certificate $tmp/cert.pem;
+    ssl_certificate_key $tmp/key.pem;
+    root $tmp/www;
+  }
+}
+CONF
+}

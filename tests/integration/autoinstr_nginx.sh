@@ -6,38 +6,10 @@ source "$(dirname "$0")/autoinstr_lib.bash"
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || preload_skip "nginx is not installed"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 preload_setup nginx
-mkdir -p "$tmp/www" "$tmp/logs" "$tmp/temp"
-printf 'hello from nginx\n' >"$tmp/www/index.html"
 port=$(preload_free_port)
 tls_port=$(preload_free_port)
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 \
-  -subj "/CN=127.0.0.1" >/dev/null 2>&1
-cat >"$tmp/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes 2;
-user root;
-pid $tmp/nginx.pid;
-error_log $tmp/logs/error.log warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/temp/body;
-  proxy_temp_path $tmp/temp/proxy;
-  fastcgi_temp_path $tmp/temp/fastcgi;
-  uwsgi_temp_path $tmp/temp/uwsgi;
-  scgi_temp_path $tmp/temp/scgi;
-  sendfile on;
-  keepalive_timeout 30;
-  server {
-    listen 127.0.0.1:$port;
-    listen 127.0.0.1:$tls_port ssl;
-    ssl_certificate $tmp/cert.pem;
-    ssl_certificate_key $tmp/key.pem;
-    root $tmp/www;
-  }
-}
-CONF
+preload_nginx_conf 2 "127.0.0.1:$port" "127.0.0.1:$tls_port ssl" "keepalive_timeout 30;"
+printf 'hello from nginx\n' >"$tmp/www/index.html"
 cmd=("$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/logs/error.log")
 
 # Plain HTTP, then TLS, each compared with a run without the shim.

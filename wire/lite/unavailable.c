@@ -1,22 +1,14 @@
-/* unavailable.c — the parts of the wire layer that otelc_wire_lite (the LD_PRELOAD shim's build, see
- * wire/CMakeLists.txt) leaves out: TLS (tls.c, OpenSSL), HTTP/2 and gRPC calls (h2_client.c, grpc_client.c,
- * nghttp2), gzip (gzip.c, zlib). The rest of the library and the SDK refer to these functions; here each one
- * fails cleanly with WIRE_E_UNSUPPORTED and says what to do instead, so that a configuration asking for them
- * is refused with a clear message instead of an unresolved symbol in a host process. (otlp_json.c is left out
- * too: nothing in the shim's link refers to it.) */
+/* unavailable.c — the part of the wire layer that otelc_wire_lite (the LD_PRELOAD shim's build, see
+ * wire/CMakeLists.txt) leaves out: TLS (tls.c, OpenSSL). A preloaded library must not load libssl into every
+ * process, and the node-local receiver needs no TLS. The rest of the library refers to these functions; here
+ * each one fails cleanly with WIRE_E_UNSUPPORTED and says what to do instead, so that a configuration asking
+ * for TLS is refused with a clear message instead of an unresolved symbol in a host process. (otlp_json.c is
+ * left out too: nothing in the shim's link refers to it.) HTTP/2, gRPC and gzip are in the lite build. */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "wire/grpc_client.h"
-#include "wire/gzip.h"
-#include "wire/http_client.h"
 #include "wire/tls.h"
 
 #define NO_TLS "TLS is not part of the preload shim's wire build: reach the local receiver over plaintext"
-#define NO_H2 \
-  "HTTP/2 and gRPC are not part of the preload shim's wire build: use http/protobuf to the local receiver"
-#define NO_GZIP "gzip is not part of the preload shim's wire build: send uncompressed"
 
 /* ---- tls.c ---- */
 
@@ -83,62 +75,3 @@ bool wire_tls_conn_pending(SSL *ssl) {
 }
 
 void wire_tls_conn_close(SSL *ssl, bool send_close_notify) { (void)ssl, (void)send_close_notify; }
-
-/* ---- h2_client.c ---- */
-
-wire_h2_client *wire_h2_client_new(wire_conn *c, wire_err *err) {
-  (void)c;
-  wire_err_set(err, WIRE_E_UNSUPPORTED, "http2: %s", NO_H2);
-  return NULL;
-}
-
-int wire_h2_roundtrip(wire_h2_client *h, const wire_http_request *req, wire_http_response *resp, int64_t deadline_ns,
-                      wire_err *err) {
-  (void)h, (void)req, (void)resp, (void)deadline_ns;
-  return wire_err_set(err, WIRE_E_UNSUPPORTED, "http2: %s", NO_H2);
-}
-
-bool wire_h2_client_usable(const wire_h2_client *h) {
-  (void)h;
-  return false;
-}
-
-void wire_h2_client_free(wire_h2_client *h) { (void)h; }
-
-/* ---- grpc_client.c ---- */
-
-void wire_grpc_result_init(wire_grpc_result *r) {
-  memset(r, 0, sizeof *r);
-  wire_buf_init(&r->response, 0);
-}
-
-void wire_grpc_result_free(wire_grpc_result *r) {
-  free(r->message);
-  r->message = NULL;
-  wire_buf_free(&r->response);
-}
-
-int wire_grpc_unary(wire_client *c, const wire_grpc_call *call, wire_grpc_result *r, wire_err *err) {
-  (void)c, (void)call;
-  free(r->message);
-  r->message = NULL;
-  r->code = WIRE_GRPC_UNIMPLEMENTED;
-  r->http_status = 0;
-  r->local = true;
-  r->has_retry_info = false;
-  r->retry_delay_ns = 0;
-  wire_buf_reset(&r->response);
-  return wire_err_set(err, WIRE_E_UNSUPPORTED, "grpc: %s", NO_H2);
-}
-
-/* ---- gzip.c ---- */
-
-int wire_gzip_compress(const void *in, size_t n, int level, wire_buf *out, wire_err *err) {
-  (void)in, (void)n, (void)level, (void)out;
-  return wire_err_set(err, WIRE_E_UNSUPPORTED, "gzip: %s", NO_GZIP);
-}
-
-int wire_gzip_decompress(const void *in, size_t n, size_t max_out, wire_buf *out, wire_err *err) {
-  (void)in, (void)n, (void)max_out, (void)out;
-  return wire_err_set(err, WIRE_E_UNSUPPORTED, "gzip: %s", NO_GZIP);
-}

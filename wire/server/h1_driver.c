@@ -20,7 +20,16 @@
  * request's version (HTTP/1.0 clients get "connection: keep-alive" when they asked for it). Backpressure: while
  * more than 1 MiB of output waits for the peer, no further pipelined request is parsed (resumed by on_drain).
  * Server stop (on_shutdown): an idle connection closes at once; the request being received or handled still
- * gets its response, sent with "connection: close", and requests pipelined behind it are not served. */
+ * gets its response, sent with "connection: close", and requests pipelined behind it are not served.
+ *
+ * Streamed responses (wire_exchange_respond_stream): the head goes out with Transfer-Encoding: chunked (HTTP/1.0
+ * peers: no framing and "connection: close", the body ends with the connection), then one chunk per piece of the
+ * body stream. The next piece is asked for only when nothing is queued on the connection (a write that went
+ * straight to the socket, or on_drain), so a slow reader holds at most one piece here; at most STREAM_TURN bytes
+ * are produced per loop turn before yielding through the timer, so other connections are served meanwhile. A
+ * stream that fails mid-way closes the connection without the last chunk (the peer sees a truncated body); a
+ * peer that goes away mid-stream gets the source released (on_close). No request is parsed while streaming. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -31,6 +40,7 @@
 #define HELD_MAX (1024 * 1024)        /* input parked behind an in-flight request */
 #define PENDING_HIGH (1024 * 1024)    /* output queued for the peer before we stop parsing more requests */
 #define SMALL_BODY (16 * 1024)        /* responses up to this size go out in one write with their head */
+#define STREAM_TURN (256 * 1024)      /* streamed body bytes produced per loop turn before yielding */
 
 typedef struct h1_conn {
   wire_server *server;
@@ -55,16 +65,22 @@ typedef struct h1_conn {
   bool pumping;
   bool shutting_down;        /* the server is stopping: answer what is in flight or arriving, then close */
   int version;
+  wire_body_stream *body;    /* streamed response being sent */
+  bool body_chunked;         /* framed as chunks (else close-delimited, HTTP/1.0) */
+  bool body_close;           /* close the connection once the body is out */
 } h1_conn;
 
 static void exchange_respond(wire_exchange *ex, int status, const wire_headers *headers, const void *body,
                              size_t len, const wire_headers *trailers);
-static const wire_exchange_ops h1_ops = {.respond = exchange_respond};
+static void exchange_respond_stream(wire_exchange *ex, int status, const wire_headers *headers,
+                                    wire_body_stream *body);
+static const wire_exchange_ops h1_ops = {.respond = exchange_respond, .respond_stream = exchange_respond_stream};
 
 static uint64_t now_ms(h1_conn *c) { return uv_now(wire_sconn_loop(c->sc)); }
 
 static void kick(h1_conn *c);
 static void timer_cb(uv_timer_t *t);
+static void body_pump(h1_conn *c, bool from_timer);
 
 /* --- answers of the driver itself --- */
 
@@ -256,7 +272,7 @@ static int hold(h1_conn *c, const uint8_t *data, size_t len) {
 /* Whether the next request may be parsed now: none in flight, and the peer reads what we send (else wait for
  * on_drain). */
 static bool can_parse(h1_conn *c) {
-  if (c->closing || c->inflight || c->wait_drain) return false;
+  if (c->closing || c->inflight || c->body || c->wait_drain) return false;
   if (wire_sconn_pending(c->sc) > PENDING_HIGH) {
     c->wait_drain = true;
     return false;
@@ -284,6 +300,10 @@ static void pump(h1_conn *c) {
 
 static void timer_cb(uv_timer_t *t) {
   h1_conn *c = t->data;
+  if (c->body) {
+    body_pump(c, true);
+    return;
+  }
   pump(c);
   if (c->closing || c->inflight || !wire_h1_in_message(c->parser)) return;
   uint64_t now = now_ms(c), deadline = c->request_start_ms + c->cfg->request_timeout_ms;
@@ -337,6 +357,109 @@ static void exchange_respond(wire_exchange *ex, int status, const wire_headers *
   if (!c->closing) kick(c); /* pipelined input, or resume reading, from the loop rather than from here */
 }
 
+/* --- streamed response --- */
+
+/* The body is over (sent, or failed): the connection closes or goes on with the next request. */
+static void body_end(h1_conn *c, bool ok) {
+  wire_body_stream_free(c->body, ok);
+  c->body = NULL;
+  if (!ok) {
+    c->closing = true;
+    wire_sconn_close(c->sc, false);
+  } else if (c->body_close || c->shutting_down) {
+    c->closing = true;
+    wire_sconn_close(c->sc, true);
+  } else {
+    kick(c); /* pipelined input, or resume reading */
+  }
+}
+
+/* Sends pieces of the body while nothing is queued on the connection, at most STREAM_TURN bytes, then waits for
+ * on_drain (output queued) or yields to the loop through the timer (the socket took everything). */
+static void body_pump(h1_conn *c, bool from_timer) {
+  size_t sent = 0;
+  while (c->body && !c->closing) {
+    if (wire_sconn_pending(c->sc) > 0) return; /* on_drain calls again */
+    if (sent >= STREAM_TURN) {
+      /* 1 ms, not 0: libuv would run a 0 ms timer started from its own callback again in the same pass */
+      uv_timer_start(&c->timer, timer_cb, from_timer ? 1 : 0, 0);
+      return;
+    }
+    if (wire_body_stream_fill(c->body) < 0) {
+      body_end(c, false);
+      return;
+    }
+    size_t len;
+    const uint8_t *data = wire_body_stream_data(c->body, &len);
+    if (len) {
+      int rc = 0;
+      if (c->body_chunked) {
+        char head[24];
+        int hl = snprintf(head, sizeof head, "%zx\r\n", len);
+        rc = wire_sconn_write(c->sc, head, (size_t)hl);
+        if (rc == 0) rc = wire_sconn_write(c->sc, data, len);
+        if (rc == 0) rc = wire_sconn_write(c->sc, "\r\n", 2);
+      } else {
+        rc = wire_sconn_write(c->sc, data, len);
+      }
+      if (rc < 0) {
+        body_end(c, false);
+        return;
+      }
+      wire_body_stream_consume(c->body, len);
+      sent += len;
+    }
+    if (wire_body_stream_finished(c->body)) {
+      if (c->body_chunked && wire_sconn_write(c->sc, "0\r\n\r\n", 5) < 0) {
+        body_end(c, false);
+        return;
+      }
+      body_end(c, true);
+      return;
+    }
+  }
+}
+
+static void exchange_respond_stream(wire_exchange *ex, int status, const wire_headers *headers,
+                                    wire_body_stream *body) {
+  h1_conn *c = ex->stream;
+  if (ex->detached || !c || c->inflight != ex) { /* the peer is gone */
+    wire_body_stream_free(body, false);
+    return;
+  }
+  c->inflight = NULL;
+  ex->stream = NULL;
+  if (status < 200 || status > 999) status = 500;
+  bool bodyless = c->head_request || status == 204 || status == 304;
+  c->body_chunked = c->version == 11;
+  c->body_close = !c->keep_alive || c->shutting_down || !c->body_chunked;
+  wire_buf out;
+  wire_buf_init(&out, 0);
+  int64_t framing = c->body_chunked ? WIRE_H1_CHUNKED_BODY : WIRE_H1_NO_BODY_LENGTH;
+  bool close = c->body_close && !(bodyless && c->keep_alive && !c->shutting_down);
+  bool bad_header = wire_h1_write_response_head(&out, c->version, status, headers, framing, close, NULL) < 0;
+  if (bad_header) { /* the handler gave a header we cannot send */
+    wire_buf_reset(&out);
+    static const char msg[] = "invalid response header\n";
+    wire_h1_write_response_head(&out, c->version, 500, NULL, sizeof msg - 1, true, NULL);
+    if (!c->head_request) wire_buf_append(&out, msg, sizeof msg - 1, NULL);
+  }
+  bool written = wire_sconn_write(c->sc, out.data, out.len) == 0;
+  wire_buf_free(&out);
+  if (!written || bad_header || bodyless) {
+    wire_body_stream_free(body, written && !bad_header);
+    if (!written || bad_header || close) {
+      c->closing = true;
+      wire_sconn_close(c->sc, written);
+    } else {
+      kick(c);
+    }
+    return;
+  }
+  c->body = body;
+  body_pump(c, false);
+}
+
 /* --- the driver interface --- */
 
 static int drv_on_data(void *self, const uint8_t *data, size_t len) {
@@ -359,6 +482,10 @@ static int drv_on_data(void *self, const uint8_t *data, size_t len) {
 
 static void drv_on_drain(void *self) {
   h1_conn *c = self;
+  if (c->body) {
+    body_pump(c, false);
+    return;
+  }
   if (c->wait_drain) {
     c->wait_drain = false;
     kick(c);
@@ -370,7 +497,7 @@ static void drv_on_drain(void *self) {
 static void drv_on_shutdown(void *self) {
   h1_conn *c = self;
   c->shutting_down = true;
-  if (c->closing || c->inflight || wire_h1_in_message(c->parser)) return;
+  if (c->closing || c->inflight || c->body || wire_h1_in_message(c->parser)) return;
   c->closing = true;
   wire_sconn_close(c->sc, true);
 }
@@ -386,6 +513,8 @@ static void drv_on_close(void *self) {
   }
   if (c->ex) wire_exchange_free(c->ex);
   c->ex = NULL;
+  wire_body_stream_free(c->body, false); /* the peer went away mid-stream */
+  c->body = NULL;
   free(c->parser);
   wire_buf_free(&c->held);
   uv_timer_stop(&c->timer);

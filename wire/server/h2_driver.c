@@ -15,7 +15,15 @@
  * Output goes to the connection in batches. Backpressure: when the connection's queued output passes a high
  * water mark, DATA production is deferred and reading paused until on_drain. When the server stops, GOAWAY
  * goes out and the streams in flight are finished first. nghttp2 calls are never re-entered:
- * respond() from inside a callback (a handler answering synchronously) only submits; the outer frame sends. */
+ * respond() from inside a callback (a handler answering synchronously) only submits; the outer frame sends.
+ *
+ * Streamed responses (wire_exchange_respond_stream): HEADERS without content-length, then DATA from a data
+ * provider that asks the body stream for its next piece only when the previous one went into frames. It defers
+ * (NGHTTP2_ERR_DEFERRED) while more than STREAM_HIGH bytes wait on the connection — resumed by on_drain — and
+ * after STREAM_TURN bytes per send pass, resumed by a 1 ms timer, so a fast peer does not keep the loop to
+ * itself. The peer's flow control paces the rest (nghttp2 stops asking when the window is shut and asks again on
+ * WINDOW_UPDATE). A source that fails resets the stream (INTERNAL_ERROR); a stream closed before the body is
+ * out (RST_STREAM, connection gone) releases the source. */
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +37,8 @@
 #define STREAM_WINDOW (1 << 20)
 #define CONNECTION_WINDOW (16 << 20)
 #define TIMER_PERIOD_MS 1000
+#define STREAM_HIGH (256 * 1024) /* queued output above which streamed bodies wait for on_drain */
+#define STREAM_TURN (256 * 1024) /* streamed body bytes per send pass before yielding to the loop */
 
 typedef struct h2_stream h2_stream;
 
@@ -47,6 +57,10 @@ typedef struct h2_conn {
   wire_buf out;                /* frames gathered for one wire_sconn_write */
   uv_timer_t timer;            /* request_timeout_ms */
   bool timer_running;
+  uv_timer_t resume_timer;     /* resumes streamed bodies that yielded (STREAM_TURN) */
+  bool resume_armed;
+  int handles;                 /* timers still open: h is freed when the last one has closed */
+  size_t stream_sent;          /* streamed body bytes in the current send pass */
 } h2_conn;
 
 struct h2_stream {
@@ -64,13 +78,17 @@ struct h2_stream {
   size_t body_len, body_off;
   wire_headers trailers;
   bool has_trailers;
+  wire_body_stream *src;       /* streamed response body */
+  bool src_done;               /* its last byte went into a frame */
   h2_stream *prev, *next;
 };
 
 static void conn_flush(h2_conn *h, bool may_close);
 static void exchange_respond(wire_exchange *ex, int status, const wire_headers *headers, const void *body,
                              size_t len, const wire_headers *trailers);
-static const wire_exchange_ops h2_ops = {.respond = exchange_respond};
+static void exchange_respond_stream(wire_exchange *ex, int status, const wire_headers *headers,
+                                    wire_body_stream *body);
+static const wire_exchange_ops h2_ops = {.respond = exchange_respond, .respond_stream = exchange_respond_stream};
 
 /* --- lifetimes --- */
 
@@ -78,7 +96,7 @@ static void conn_enter(h2_conn *h) { h->depth++; }
 
 static void conn_free_cb(uv_handle_t *handle) {
   h2_conn *h = handle->data;
-  free(h);
+  if (--h->handles == 0) free(h);
 }
 
 static void conn_destroy(h2_conn *h) {
@@ -94,6 +112,7 @@ static void conn_destroy(h2_conn *h) {
       }
     }
     free(st->body);
+    wire_body_stream_free(st->src, st->src_done);
     wire_headers_free(&st->trailers);
     free(st);
   }
@@ -102,6 +121,8 @@ static void conn_destroy(h2_conn *h) {
   wire_buf_free(&h->out);
   uv_timer_stop(&h->timer);
   uv_close((uv_handle_t *)&h->timer, conn_free_cb);
+  uv_timer_stop(&h->resume_timer);
+  uv_close((uv_handle_t *)&h->resume_timer, conn_free_cb);
 }
 
 /* Leaves an entry point; the last one out frees a connection that went away meanwhile. */
@@ -128,6 +149,7 @@ static void stream_free(h2_stream *st) {
     }
   }
   free(st->body);
+  wire_body_stream_free(st->src, st->src_done);
   wire_headers_free(&st->trailers);
   free(st);
 }
@@ -183,11 +205,50 @@ static ssize_t body_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf,
   return (ssize_t)n;
 }
 
+static void resume_cb(uv_timer_t *t);
+
+/* Data provider of a streamed body: one piece of the body stream at a time (see the top comment). */
+static ssize_t stream_read_cb(nghttp2_session *s, int32_t stream_id, uint8_t *buf, size_t length, uint32_t *flags,
+                              nghttp2_data_source *source, void *ud) {
+  (void)s;
+  (void)stream_id;
+  h2_conn *h = ud;
+  h2_stream *st = source->ptr;
+  size_t len;
+  const uint8_t *data = wire_body_stream_data(st->src, &len);
+  if (len == 0 && !wire_body_stream_finished(st->src)) {
+    if (h->sc && wire_sconn_pending(h->sc) > STREAM_HIGH) {
+      st->deferred = true; /* on_drain resumes */
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    if (h->stream_sent >= STREAM_TURN) {
+      st->deferred = true;
+      if (!h->resume_armed) {
+        h->resume_armed = true;
+        uv_timer_start(&h->resume_timer, resume_cb, 1, 0);
+      }
+      return NGHTTP2_ERR_DEFERRED;
+    }
+    if (wire_body_stream_fill(st->src) < 0) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM */
+    data = wire_body_stream_data(st->src, &len);
+  }
+  size_t n = len < length ? len : length;
+  if (n) memcpy(buf, data, n);
+  wire_body_stream_consume(st->src, n);
+  h->stream_sent += n;
+  if (wire_body_stream_finished(st->src)) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    st->src_done = true;
+  }
+  return (ssize_t)n;
+}
+
 /* Sends whatever nghttp2 has to send; with may_close, closes the connection when the session is over. Inside
  * nghttp2 (a callback answering at once) it does nothing: the outer entry point flushes on the way out. */
 static void conn_flush(h2_conn *h, bool may_close) {
   if (h->in_session || h->gone || !h->sc || h->closing) return;
   h->in_session = true;
+  h->stream_sent = 0;
   int rv = nghttp2_session_send(h->session);
   h->in_session = false;
   if (rv == 0 && h->out.len > 0 && h->sc) {
@@ -292,6 +353,66 @@ static int stream_submit(h2_stream *st, int status, const wire_headers *headers,
   if (rv < 0) nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
   st->answered = true;
   return rv < 0 ? -1 : 0;
+}
+
+/* HEADERS of a streamed response, then DATA from stream_read_cb (none for HEAD, 204 and 304). */
+static int stream_submit_body(h2_stream *st, int status, const wire_headers *headers, wire_body_stream *body,
+                              bool head) {
+  h2_conn *h = st->conn;
+  size_t nh = headers ? headers->n : 0;
+  nghttp2_nv nvbuf[24];
+  nghttp2_nv *nva = nh + 1 <= 24 ? nvbuf : malloc((nh + 1) * sizeof *nva);
+  if (!nva) {
+    wire_body_stream_free(body, false);
+    nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+    st->answered = true;
+    return -1;
+  }
+  char status_s[8];
+  if (status < 200 || status > 999) status = 500;
+  int sl = snprintf(status_s, sizeof status_s, "%d", status);
+  size_t n = 0;
+  nva[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status_s, 7, (size_t)sl, NGHTTP2_NV_FLAG_NONE};
+  for (size_t i = 0; i < nh; i++) {
+    const wire_header *hd = &headers->v[i];
+    if (skip_response_header(hd)) continue;
+    nva[n++] = (nghttp2_nv){(uint8_t *)hd->name, (uint8_t *)hd->value, hd->name_len, hd->value_len,
+                            NGHTTP2_NV_FLAG_NONE};
+  }
+  int rv;
+  if (head || status == 204 || status == 304) {
+    rv = nghttp2_submit_response(h->session, st->id, nva, n, NULL);
+    wire_body_stream_free(body, rv == 0);
+  } else {
+    st->src = body; /* freed with the stream */
+    nghttp2_data_provider prd = {.source.ptr = st, .read_callback = stream_read_cb};
+    rv = nghttp2_submit_response(h->session, st->id, nva, n, &prd);
+  }
+  if (nva != nvbuf) free(nva);
+  if (rv < 0) nghttp2_submit_rst_stream(h->session, NGHTTP2_FLAG_NONE, st->id, NGHTTP2_INTERNAL_ERROR);
+  st->answered = true;
+  return rv < 0 ? -1 : 0;
+}
+
+static void exchange_respond_stream(wire_exchange *ex, int status, const wire_headers *headers,
+                                    wire_body_stream *body) {
+  if (ex->detached || !ex->stream) { /* the peer is gone */
+    wire_body_stream_free(body, false);
+    return;
+  }
+  h2_stream *st = ex->stream;
+  h2_conn *h = st->conn;
+  bool head = strcmp(ex->req.method, "HEAD") == 0;
+  ex->stream = NULL;
+  st->ex = NULL; /* freed by wire_exchange_respond_stream after this returns */
+  if (st->answered) {
+    wire_body_stream_free(body, false);
+    return;
+  }
+  conn_enter(h);
+  stream_submit_body(st, status, headers, body, head);
+  conn_flush(h, true);
+  conn_leave(h);
 }
 
 static void exchange_respond(wire_exchange *ex, int status, const wire_headers *headers, const void *body,
@@ -543,16 +664,31 @@ static int drv_on_data(void *self, const uint8_t *data, size_t len) {
   return rc;
 }
 
-static void drv_on_drain(void *self) {
-  h2_conn *h = self;
-  if (h->gone || h->closing) return;
-  conn_enter(h);
+/* Resumes every deferred body (streamed ones re-check their reason) and sends. */
+static void resume_deferred(h2_conn *h) {
   for (h2_stream *st = h->streams; st; st = st->next) {
     if (st->deferred) {
       st->deferred = false;
       nghttp2_session_resume_data(h->session, st->id);
     }
   }
+}
+
+static void resume_cb(uv_timer_t *t) {
+  h2_conn *h = t->data;
+  h->resume_armed = false;
+  if (h->gone || h->closing || !h->sc) return;
+  conn_enter(h);
+  resume_deferred(h);
+  conn_flush(h, true);
+  conn_leave(h);
+}
+
+static void drv_on_drain(void *self) {
+  h2_conn *h = self;
+  if (h->gone || h->closing) return;
+  conn_enter(h);
+  resume_deferred(h);
   conn_flush(h, true);
   conn_leave(h);
 }
@@ -634,6 +770,9 @@ const wire_sconn_driver *wire_h2_driver_new(wire_server *s, wire_sconn *c, void 
   }
   uv_timer_init(wire_sconn_loop(c), &h->timer);
   h->timer.data = h;
+  uv_timer_init(wire_sconn_loop(c), &h->resume_timer);
+  h->resume_timer.data = h;
+  h->handles = 2;
   *self = h;
   conn_flush(h, false); /* our SETTINGS go out at once */
   return &h2_driver;

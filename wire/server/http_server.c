@@ -2,7 +2,9 @@
  * the exchange object that carries one request to the handler and its response back (see http_server.h).
  *
  * The front owns what both protocols share: limits and their defaults, Content-Encoding decoding (so every
- * handler sees plain bodies, and a gzip bomb is stopped at max_decompressed_bytes), and the handler call. */
+ * handler sees plain bodies, and a gzip bomb is stopped at max_decompressed_bytes), the handler call, and the
+ * setup of streamed responses (the body itself moves through body_stream.c and the driver). */
+#define _GNU_SOURCE /* strcasestr */
 #include "wire/server/http_server.h"
 
 #include <stdio.h>
@@ -187,4 +189,46 @@ void wire_exchange_respond_text(wire_exchange *ex, int status, const char *text)
   wire_headers_add_cstr(&h, "content-type", "text/plain; charset=utf-8", NULL);
   wire_exchange_respond(ex, status, &h, text, strlen(text), NULL);
   wire_headers_free(&h);
+}
+
+void wire_exchange_respond_stream(wire_exchange *ex, int status, const wire_headers *headers,
+                                  const wire_body_source *src, bool gzip) {
+  if (ex->detached || !ex->ops->respond_stream) { /* the peer is gone */
+    if (src->release) src->release(src->ud, false);
+    if (!ex->detached) wire_exchange_respond_text(ex, 500, "streamed responses are not supported here\n");
+    else wire_exchange_free(ex);
+    return;
+  }
+  wire_body_stream *body = wire_body_stream_new(src, gzip); /* releases src itself on failure */
+  wire_headers h;
+  wire_headers_init(&h, 0, 0);
+  bool ok = body && (!headers || wire_headers_copy(&h, headers, NULL) == 0);
+  if (ok && gzip) ok = wire_headers_add_cstr(&h, "content-encoding", "gzip", NULL) == 0;
+  if (!ok) {
+    wire_body_stream_free(body, false);
+    wire_headers_free(&h);
+    wire_exchange_respond_text(ex, 500, "out of memory\n");
+    return;
+  }
+  ex->ops->respond_stream(ex, status, &h, body);
+  wire_headers_free(&h);
+  wire_exchange_free(ex);
+}
+
+bool wire_request_accepts_gzip(const wire_http_request *req) {
+  const char *ae = wire_headers_get(&req->headers, "accept-encoding");
+  if (!ae) return false;
+  for (const char *p = ae; (p = strcasestr(p, "gzip")) != NULL; p += 4) {
+    bool starts = p == ae || p[-1] == ' ' || p[-1] == ',' || p[-1] == '\t';
+    const char *q = p + 4;
+    while (*q == ' ' || *q == '\t') q++;
+    if (!starts || (*q && *q != ',' && *q != ';')) continue; /* "x-gzip2" or the like */
+    if (*q == ';') { /* parameters: q=0 refuses */
+      const char *comma = strchr(q, ',');
+      const char *qv = strstr(q, "q=");
+      if (qv && (!comma || qv < comma) && strtod(qv + 2, NULL) <= 0) return false;
+    }
+    return true;
+  }
+  return false;
 }

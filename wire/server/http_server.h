@@ -57,4 +57,42 @@ void wire_exchange_respond(wire_exchange *ex, int status, const wire_headers *he
 /* Convenience: a text/plain body. */
 void wire_exchange_respond_text(wire_exchange *ex, int status, const char *text);
 
+/* ---- streamed responses ----
+ * For bodies too large to hold whole (a Prometheus scrape of 100k series is 65 MB): the handler gives a source,
+ * and the server asks it for the next piece only when the connection has sent the previous one — HTTP/1.1 with
+ * Transfer-Encoding: chunked (HTTP/1.0 peers: a close-delimited body), HTTP/2 as DATA frames paced by the peer's
+ * flow control. A response thus holds one piece (about WIRE_BODY_PIECE bytes, plus zlib's state with gzip), not
+ * the body; the connection's idle timeout still ends a peer that stops reading. Pieces are produced on the loop
+ * thread, a bounded amount per loop turn, so other connections are served between them. */
+
+#define WIRE_BODY_PIECE (64 * 1024)   /* what `next` is asked for */
+#define WIRE_BODY_PIECE_MAX (64u << 20) /* a piece past this (out's limit) aborts the response */
+
+enum {
+  WIRE_BODY_MORE = 0, /* next: more pieces follow */
+  WIRE_BODY_END = 1,  /* next: that was the last piece (it may be empty) */
+};
+
+typedef struct wire_body_source {
+  /* Appends the next piece of the body to `out` (empty on entry): about `want` bytes, more is fine. Returns
+   * WIRE_BODY_MORE, WIRE_BODY_END, or -1 to abort the response (HTTP/1.1: the connection closes without the last
+   * chunk, so the peer sees a truncated body; HTTP/2: RST_STREAM INTERNAL_ERROR). Runs on the loop thread. */
+  int (*next)(void *ud, wire_buf *out, size_t want);
+  /* Runs exactly once, when the server is done with the source: `completed` true when the response went out as
+   * meant (the whole body, or no body for HEAD, 204 and 304), false when it was aborted or the peer went away
+   * (client disconnect mid-stream, server stop, HTTP/2 stream reset). May be NULL. */
+  void (*release)(void *ud, bool completed);
+  void *ud;
+} wire_body_source;
+
+/* Sends status and headers now and the body from `src` as the peer takes it, then frees the exchange (the
+ * source lives on until its release). With gzip, the body is compressed as it goes (zlib, flushed per piece)
+ * and "content-encoding: gzip" is added; Content-Length and Transfer-Encoding are the server's. HEAD requests get
+ * the headers only. If the peer is already gone, the source is released at once (completed false). The first
+ * pieces may be asked for, and the source released, inside this call: hand the source over ready to run. */
+void wire_exchange_respond_stream(wire_exchange *ex, int status, const wire_headers *headers,
+                                  const wire_body_source *src, bool gzip);
+/* Whether the request's Accept-Encoding allows gzip (listed, and not with q=0). */
+bool wire_request_accepts_gzip(const wire_http_request *req);
+
 #endif

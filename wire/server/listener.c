@@ -28,6 +28,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,11 @@
 #define LINGER_MS 2000          /* lingering close: how long we wait for the peer to close */
 #define ACCEPT_BACKOFF_MS 100   /* out of file descriptors: pause accepting */
 #define STOP_GRACE_MS 5000      /* wire_listener_stop: how long drivers with on_shutdown may finish */
+#define FIRST_BYTES_GRACE_MS 2000 /* wire_listener_stop: how long a connection accepted moments ago (nothing
+                                   read yet) may take to deliver its first request */
+#define YOUNG_H2_MS 1000        /* wire_listener_stop: an HTTP/2 connection that began less than this long ago is
+                                   told of the stop only at this age (see young_h2) */
+#define PARK_KEY_SIZE 128
 
 static const char H2_PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 #define H2_PREFACE_LEN 24
@@ -82,9 +88,15 @@ struct wire_sconn {
   uint64_t timer_due;    /* loop time (ms) the timer fires */
   uint64_t deadline;     /* handshake / close / linger deadline (loop ms) */
   uint64_t last_activity;
+  uint64_t attached_at;  /* loop time the driver was attached */
+  /* HTTP/2 and young: the client's first HEADERS often come in a later read than the preface that attached the
+   * driver, and a GOAWAY sent before them refuses that first request (RFC 9113 §6.8 asks servers to allow a round
+   * trip for in-flight stream creation). So a stop is told to such a connection only when it is YOUNG_H2_MS
+   * old. HTTP/1.1 needs no such delay: its first request arrives with the bytes that attached the driver. */
+  bool young_h2;
   bool paused_by_driver, paused_by_output;
   bool close_requested, abort, linger_wanted;
-  bool shutdown_requested, shutdown_notified; /* listener stopping, driver has on_shutdown */
+  bool shutdown_requested, shutdown_notified; /* listener stopping: the driver finishes, then closes */
   bool peer_eof, io_error;
   bool read_wants_write, write_wants_read, hs_wants_write;
   uint8_t sniff[H2_PREFACE_LEN];
@@ -105,6 +117,8 @@ struct wire_listener {
   uint16_t port;
   bool is_unix;
   char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+  char park_key[PARK_KEY_SIZE]; /* "tcp 127.0.0.1:4318" / "unix /run/x.sock"; empty: never parked (port 0) */
+  bool adopted;                 /* the socket was taken over from a parked one (tests, logs) */
   wire_sconn *conns;
   atomic_size_t nconns; /* written on the loop thread; read from any thread (wire_listener_connections) */
   bool stopping;
@@ -135,6 +149,8 @@ static void arm_timer(wire_sconn *c) {
   else if (c->state == S_ACTIVE) {
     due = c->last_activity + c->l->cfg.idle_timeout_ms;
     if (c->shutdown_requested && c->deadline < due) due = c->deadline; /* stop grace period */
+    if (c->shutdown_requested && !c->shutdown_notified && c->young_h2 && c->attached_at + YOUNG_H2_MS < due)
+      due = c->attached_at + YOUNG_H2_MS; /* tell a young HTTP/2 connection of the stop when it comes of age */
   }
   else
     due = c->deadline;
@@ -298,8 +314,10 @@ static void listener_check_done(wire_listener *l);
 static void conn_free(wire_sconn *c) {
   wire_listener *l = c->l;
   if (c->fd >= 0) close(c->fd);
-  SSL_free(c->ssl);
-  ERR_clear_error();
+  if (c->ssl) { /* plaintext connections never touch OpenSSL: its error state would initialise (~1.3 MiB RSS) */
+    SSL_free(c->ssl);
+    ERR_clear_error();
+  }
   free(c->out);
   if (c->prev)
     c->prev->next = c->next;
@@ -356,11 +374,16 @@ static void advance(wire_sconn *c) {
     return;
   }
   if (c->shutdown_requested && !c->shutdown_notified && c->state == S_ACTIVE && !c->close_requested &&
-      !c->abort && c->drv) {
+      !c->abort && c->drv && (!c->young_h2 || now_ms(c) >= c->attached_at + YOUNG_H2_MS)) {
     c->shutdown_notified = true;
-    c->in_cb = true;
-    c->drv->on_shutdown(c->self);
-    c->in_cb = false;
+    if (c->drv->on_shutdown) {
+      c->in_cb = true;
+      c->drv->on_shutdown(c->self);
+      c->in_cb = false;
+    } else { /* (a connection that was still sniffing when the stop began) */
+      c->close_requested = true;
+      c->linger_wanted = false;
+    }
   }
   if (c->abort) {
     if (c->state == S_HANDSHAKE || c->state == S_SNIFF) {
@@ -406,7 +429,8 @@ static void deliver(wire_sconn *c, const uint8_t *p, size_t n) {
 
 static void attach_driver(wire_sconn *c, const char *protocol) {
   c->state = S_ACTIVE;
-  c->last_activity = now_ms(c);
+  c->last_activity = c->attached_at = now_ms(c);
+  c->young_h2 = strcmp(protocol, "h2") == 0;
   void *self = NULL;
   const wire_sconn_driver *d = c->l->attach(c->l->ud, c, protocol, &self);
   if (!d) {
@@ -415,6 +439,8 @@ static void attach_driver(wire_sconn *c, const char *protocol) {
   }
   c->drv = d;
   c->self = self;
+  if (c->shutdown_requested) /* accepted just before a stop: the grace counts from its first bytes */
+    c->deadline = c->last_activity + (c->young_h2 ? YOUNG_H2_MS : 0) + STOP_GRACE_MS;
 }
 
 static void sniff(wire_sconn *c, const uint8_t *p, size_t n) {
@@ -617,6 +643,126 @@ static void accept_timer_cb(uv_timer_t *t) {
   uv_poll_start(&l->poll, UV_READABLE, listen_poll_cb);
 }
 
+/* ---- listening sockets kept across a reload ----------------------------------------------------------
+ * Between wire_listener_reload_begin and _end, a listener that stops does not close its listening socket but
+ * parks it here under its key (the resolved address, "tcp 127.0.0.1:4318", or "unix <path>"); a listener
+ * started for the same key takes it over instead of binding. The kernel goes on completing handshakes into
+ * the parked socket's backlog, so a client connecting in between waits instead of being refused, and the new
+ * listener accepts it. Port 0 listeners are never parked (each wants a fresh port). Process-wide, under a
+ * mutex: listeners may live on several loops (tests). */
+
+typedef struct parked_socket {
+  struct parked_socket *next;
+  char key[PARK_KEY_SIZE];
+  int fd;
+  uint16_t port;
+  bool is_unix;
+  char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+} parked_socket;
+
+static pthread_mutex_t park_mu = PTHREAD_MUTEX_INITIALIZER;
+static parked_socket *parked_list;
+static int reload_depth; /* > 0: stopping listeners park their sockets */
+
+static void parked_close(parked_socket *p) {
+  close(p->fd);
+  if (p->is_unix) unlink(p->unix_path);
+  free(p);
+}
+
+void wire_listener_reload_begin(void) {
+  pthread_mutex_lock(&park_mu);
+  reload_depth++;
+  pthread_mutex_unlock(&park_mu);
+}
+
+void wire_listener_reload_end(void) {
+  pthread_mutex_lock(&park_mu);
+  parked_socket *orphans = NULL;
+  if (reload_depth > 0 && --reload_depth == 0) {
+    orphans = parked_list;
+    parked_list = NULL;
+  }
+  pthread_mutex_unlock(&park_mu);
+  while (orphans) {
+    parked_socket *next = orphans->next;
+    parked_close(orphans);
+    orphans = next;
+  }
+}
+
+size_t wire_listener_parked(void) {
+  pthread_mutex_lock(&park_mu);
+  size_t n = 0;
+  for (parked_socket *p = parked_list; p; p = p->next) n++;
+  pthread_mutex_unlock(&park_mu);
+  return n;
+}
+
+/* Parks l's socket when a reload is under way and l may be parked; false when the caller should close it. */
+static bool park(wire_listener *l) {
+  if (!l->park_key[0]) return false;
+  parked_socket *p = calloc(1, sizeof *p);
+  if (!p) return false;
+  memcpy(p->key, l->park_key, sizeof p->key);
+  p->fd = l->fd;
+  p->port = l->port;
+  p->is_unix = l->is_unix;
+  memcpy(p->unix_path, l->unix_path, sizeof p->unix_path);
+  pthread_mutex_lock(&park_mu);
+  bool parking = reload_depth > 0;
+  if (parking) {
+    p->next = parked_list;
+    parked_list = p;
+  }
+  pthread_mutex_unlock(&park_mu);
+  if (!parking) free(p);
+  return parking;
+}
+
+/* Takes the parked socket of `key` out of the registry: its fd, or -1 when there is none. */
+static int adopt(const char *key) {
+  pthread_mutex_lock(&park_mu);
+  parked_socket **pp = &parked_list, *found = NULL;
+  for (; *pp; pp = &(*pp)->next) {
+    if (strcmp((*pp)->key, key) == 0) {
+      found = *pp;
+      *pp = found->next;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&park_mu);
+  if (!found) return -1;
+  int fd = found->fd;
+  free(found);
+  return fd;
+}
+
+/* Closes the parked TCP sockets bound to `port` on another address (the new configuration moved the endpoint
+ * from 0.0.0.0:4317 to 127.0.0.1:4317, say): they would make its bind fail. Returns how many. */
+static size_t close_parked_port(uint16_t port) {
+  parked_socket *victims = NULL;
+  pthread_mutex_lock(&park_mu);
+  for (parked_socket **pp = &parked_list; *pp;) {
+    parked_socket *p = *pp;
+    if (!p->is_unix && p->port == port) {
+      *pp = p->next;
+      p->next = victims;
+      victims = p;
+    } else {
+      pp = &p->next;
+    }
+  }
+  pthread_mutex_unlock(&park_mu);
+  size_t n = 0;
+  for (; victims; n++) {
+    parked_socket *next = victims->next;
+    parked_close(victims);
+    victims = next;
+  }
+  return n;
+}
+
 /* ---- listener --------------------------------------------------------------------------------------- */
 
 /* Splits "host:port", "[v6]:port", ":port" (all interfaces) or "unix://path" into an endpoint. */
@@ -646,30 +792,58 @@ static int bind_unix(wire_listener *l, const char *path, int backlog, wire_err *
   if (n >= sizeof sun.sun_path)
     return wire_err_set(err, WIRE_E_INVALID, "listen unix:%.100s: path too long", path);
   memcpy(sun.sun_path, path, n + 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return wire_err_set(err, WIRE_E_IO, "listen unix:%.100s: socket: %s", path, strerror(errno));
-  /* A socket file left by a previous run: remove it if nobody listens on it any more. */
-  struct stat st;
-  if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
-    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (probe >= 0) {
-      int r = connect(probe, (struct sockaddr *)&sun, sizeof sun);
+  snprintf(l->park_key, sizeof l->park_key, "unix %s", path);
+  if (strlen(path) + 5 >= sizeof l->park_key) l->park_key[0] = '\0'; /* too long to be a key: never parked */
+  int fd = l->park_key[0] ? adopt(l->park_key) : -1;
+  if (fd >= 0) { /* a reload: the previous listener's socket, still bound and listening */
+    if (listen(fd, backlog) < 0) { /* (only updates the backlog) */
       int e = errno;
-      close(probe);
-      if (r == 0) {
-        close(fd);
-        return wire_err_set(err, WIRE_E_IO, "listen unix:%.100s: address in use by a running server", path);
-      }
-      if (e == ECONNREFUSED) unlink(path);
+      close(fd);
+      unlink(path);
+      return wire_err_set(err, WIRE_E_IO, "listen unix:%.100s: %s", path, strerror(e));
     }
-  }
-  if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(fd, backlog) < 0) {
-    int e = errno;
-    close(fd);
-    return wire_err_set(err, WIRE_E_IO, "listen unix:%.100s: %s", path, strerror(e));
+    l->adopted = true;
+  } else {
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return wire_err_set(err, WIRE_E_IO, "listen unix:%.100s: socket: %s", path, strerror(errno));
+    /* A socket file left by a previous run: remove it if nobody listens on it any more. */
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+      int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (probe >= 0) {
+        int r = connect(probe, (struct sockaddr *)&sun, sizeof sun);
+        int e = errno;
+        close(probe);
+        if (r == 0) {
+          close(fd);
+          return wire_err_set(err, WIRE_E_IO, "listen unix:%.100s: address in use by a running server", path);
+        }
+        if (e == ECONNREFUSED) unlink(path);
+      }
+    }
+    if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0 || listen(fd, backlog) < 0) {
+      int e = errno;
+      close(fd);
+      return wire_err_set(err, WIRE_E_IO, "listen unix:%.100s: %s", path, strerror(e));
+    }
   }
   l->is_unix = true;
   memcpy(l->unix_path, path, n + 1);
+  return fd;
+}
+
+/* socket + SO_REUSEADDR + bind + listen; -1 with errno set. */
+static int bind_listen(const struct sockaddr *sa, socklen_t len, int backlog) {
+  int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (bind(fd, sa, len) < 0 || listen(fd, backlog) < 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
   return fd;
 }
 
@@ -682,19 +856,26 @@ static int bind_tcp(wire_listener *l, const wire_endpoint *ep, int backlog, wire
   const struct sockaddr *sa = (struct sockaddr *)&addrs.v[0].sa;
   char name[80];
   wire_addr_format(sa, name, sizeof name);
-  int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    wire_err_set(err, WIRE_E_IO, "listen %s: socket: %s", name, strerror(errno));
-    wire_addrs_free(&addrs);
-    return -1;
-  }
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (bind(fd, sa, addrs.v[0].len) < 0 || listen(fd, backlog) < 0) {
-    int e = errno;
-    close(fd);
-    wire_addrs_free(&addrs);
-    return wire_err_set(err, WIRE_E_IO, "listen %s: %s", name, strerror(e));
+  if (ep->port != 0) snprintf(l->park_key, sizeof l->park_key, "tcp %s", name);
+  int fd = l->park_key[0] ? adopt(l->park_key) : -1;
+  if (fd >= 0) { /* a reload: the previous listener's socket, still bound and listening */
+    if (listen(fd, backlog) < 0) { /* (only updates the backlog) */
+      int e = errno;
+      close(fd);
+      wire_addrs_free(&addrs);
+      return wire_err_set(err, WIRE_E_IO, "listen %s: %s", name, strerror(e));
+    }
+    l->adopted = true;
+  } else {
+    fd = bind_listen(sa, addrs.v[0].len, backlog);
+    /* The port may be held by a parked socket on another address of this host: free it and try again. */
+    if (fd < 0 && errno == EADDRINUSE && ep->port != 0 && close_parked_port(ep->port) > 0)
+      fd = bind_listen(sa, addrs.v[0].len, backlog);
+    if (fd < 0) {
+      int e = errno;
+      wire_addrs_free(&addrs);
+      return wire_err_set(err, WIRE_E_IO, "listen %s: %s", name, strerror(e));
+    }
   }
   wire_addrs_free(&addrs);
   struct sockaddr_storage ss;
@@ -702,8 +883,17 @@ static int bind_tcp(wire_listener *l, const wire_endpoint *ep, int backlog, wire
   if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
     l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                              : ((struct sockaddr_in *)&ss)->sin_port);
-  (void)l;
   return fd;
+}
+
+/* Closes l's listening socket, or parks it during a reload. */
+static void release_socket(wire_listener *l) {
+  if (l->fd < 0) return;
+  if (!park(l)) {
+    close(l->fd);
+    if (l->is_unix) unlink(l->unix_path);
+  }
+  l->fd = -1;
 }
 
 wire_listener *wire_listener_start(uv_loop_t *loop, const wire_listener_config *cfg, wire_listener_attach_fn attach,
@@ -736,8 +926,7 @@ wire_listener *wire_listener_start(uv_loop_t *loop, const wire_listener_config *
     return NULL;
   }
   if (uv_poll_init_socket(loop, &l->poll, l->fd) != 0) {
-    close(l->fd);
-    if (l->is_unix) unlink(l->unix_path);
+    release_socket(l); /* (an adopted socket goes back to the parked ones during a reload) */
     free(l->rbuf);
     free(l);
     wire_err_set(err, WIRE_E_IO, "listen: cannot watch the socket");
@@ -752,6 +941,8 @@ wire_listener *wire_listener_start(uv_loop_t *loop, const wire_listener_config *
 }
 
 uint16_t wire_listener_port(const wire_listener *l) { return l->port; }
+
+bool wire_listener_adopted(const wire_listener *l) { return l->adopted; }
 
 size_t wire_listener_connections(const wire_listener *l) {
   return atomic_load_explicit(&((wire_listener *)l)->nconns, memory_order_relaxed);
@@ -769,9 +960,7 @@ static void listener_check_done(wire_listener *l) {
 static void listener_handle_closed(uv_handle_t *h) {
   wire_listener *l = h->data;
   if (--l->handles_open == 0) {
-    close(l->fd);
-    l->fd = -1;
-    if (l->is_unix) unlink(l->unix_path);
+    release_socket(l); /* libuv no longer watches the fd: it may be closed, or parked for the next listener */
     listener_check_done(l);
   }
 }
@@ -787,6 +976,13 @@ void wire_listener_stop(wire_listener *l, void (*done)(void *arg), void *arg) {
     if (c->state == S_CLOSED) continue;
     if (c->state == S_LINGER) {
       c->abort = true;
+    } else if ((c->state == S_HANDSHAKE || c->state == S_SNIFF) && !c->close_requested) {
+      /* Accepted moments ago, nothing read yet: its first request is most likely on the way (a client that
+       * connected just before a reload). Let it arrive, bounded; once a driver is attached it is told of the
+       * stop and finishes that request, like any connection in flight. */
+      c->shutdown_requested = true;
+      uint64_t due = now_ms(c) + FIRST_BYTES_GRACE_MS;
+      if (due < c->deadline) c->deadline = due;
     } else if (c->state == S_ACTIVE && c->drv && c->drv->on_shutdown && !c->close_requested) {
       c->shutdown_requested = true; /* the driver finishes in-flight work, then closes */
       c->deadline = now_ms(c) + STOP_GRACE_MS;

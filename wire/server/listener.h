@@ -9,6 +9,7 @@
 #ifndef OTELC_WIRE_SERVER_LISTENER_H
 #define OTELC_WIRE_SERVER_LISTENER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -41,8 +42,28 @@ wire_listener *wire_listener_start(uv_loop_t *loop, const wire_listener_config *
 uint16_t wire_listener_port(const wire_listener *l);
 /* Connections currently open; safe to call from any thread. */
 size_t wire_listener_connections(const wire_listener *l);
+/* True when the listening socket was taken over from a listener stopped during a reload (see below). */
+bool wire_listener_adopted(const wire_listener *l);
 /* Stops accepting and closes every connection gracefully (queued output is flushed first, bounded by a short
- * timeout). `done` runs on the loop when everything is closed and the listener is freed. */
+ * timeout; drivers with on_shutdown finish what is in flight). A connection accepted moments before, whose
+ * first bytes have not been read yet, gets a short grace (2 s) to send its first request, which is then
+ * served like any request in flight. `done` runs on the loop when everything is closed and the listener is
+ * freed. The listening socket is closed as soon as the listener stops watching it — or parked, during a
+ * reload. */
 void wire_listener_stop(wire_listener *l, void (*done)(void *arg), void *arg);
+
+/* ---- listening sockets across a configuration reload ------------------------------------------------
+ * Between wire_listener_reload_begin() and wire_listener_reload_end(), a listener that stops keeps its
+ * listening socket open ("parked", process-wide, keyed by the resolved address and port, or the Unix socket
+ * path) instead of closing it, and a listener started for the same address and port takes the parked socket
+ * over without binding again. Clients that connect in between wait in the socket's backlog, and the new
+ * listener accepts them: nobody sees "connection refused". A new listener on the same port but another
+ * address closes the parked sockets of that port before binding. reload_end closes the sockets no listener
+ * took (endpoints the new configuration dropped). Port 0 listeners are never parked. Calls nest (a counter);
+ * thread-safe. */
+void wire_listener_reload_begin(void);
+void wire_listener_reload_end(void);
+/* Listening sockets parked now (tests). */
+size_t wire_listener_parked(void);
 
 #endif

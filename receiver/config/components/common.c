@@ -69,7 +69,8 @@ static void check_tls_common(const char *cert_file, const char *cert_pem, const 
   bool has_cert = (cert_file && *cert_file) || (cert_pem && *cert_pem);
   bool has_key = (key_file && *key_file) || (key_pem && *key_pem);
   if (has_cert != has_key)
-    cfg_error(ctx, node, "provide both a certificate (cert_file) and a key (key_file), or neither");
+    cfg_error(ctx, node, "provide both a certificate (cert_file or cert_pem) and a key (key_file or key_pem), or "
+                         "neither");
   if (max_v != TLS_VERSION_DEFAULT && min_v != TLS_VERSION_DEFAULT && min_v > max_v)
     cfg_error_key(ctx, node, "min_version", "min_version %s is above max_version %s", tls_version_names[min_v],
                   tls_version_names[max_v]);
@@ -81,7 +82,8 @@ static void check_tls_server(void *obj, const cfg_node *node, cfg_ctx *ctx) {
                    c->max_version, node, ctx);
   bool has_cert = (c->cert_file && *c->cert_file) || (c->cert_pem && *c->cert_pem);
   bool has_key = (c->key_file && *c->key_file) || (c->key_pem && *c->key_pem);
-  if (!has_cert && !has_key) cfg_error(ctx, node, "a TLS server needs cert_file and key_file");
+  if (!has_cert && !has_key)
+    cfg_error(ctx, node, "a TLS server needs a certificate and a key (cert_file or cert_pem, key_file or key_pem)");
 }
 
 static void check_tls_client(void *obj, const cfg_node *node, cfg_ctx *ctx) {

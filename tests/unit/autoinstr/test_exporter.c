@@ -1,6 +1,6 @@
 /* test_exporter.c — the preload shim's exporter choice (autoinstr/exporter.c): the SDK's OTLP exporter over
- * plaintext HTTP/1.1, with the settings the shim's wire build leaves out (gRPC, TLS) refused up front with a
- * reason that names the variable, and gzip ignored. */
+ * plaintext, OTLP/HTTP or OTLP/gRPC, gzip or not, with TLS (which the shim's wire build leaves out) refused up
+ * front with a reason that names the variable, never its value. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,18 +32,42 @@ static void test_default_is_sdk_otlp_http(void) {
   drop(e);
 }
 
-static void test_grpc_refused(void) {
+static void test_grpc_is_sdk_otlp_grpc(void) {
   clear_env();
-  setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", 1);
+  setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", 1); /* default endpoint: http://localhost:4317, plaintext */
   char why[320] = "";
-  CHECK(preload_exporter_create(why, sizeof why) == NULL);
-  CHECK(strstr(why, "OTEL_EXPORTER_OTLP_PROTOCOL") != NULL);
-  CHECK(strstr(why, "gRPC is not supported by the preload shim") != NULL);
+  otelc_exporter *e = preload_exporter_create(why, sizeof why);
+  CHECK(e != NULL);
+  if (e) {
+    CHECK_STR(e->name, "otlp-grpc");
+    drop(e);
+  }
   clear_env();
   setenv("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc", 1);
-  why[0] = '\0';
+  setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://127.0.0.1:4317", 1);
+  setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
+  e = preload_exporter_create(why, sizeof why);
+  CHECK(e != NULL);
+  if (e) {
+    CHECK_STR(e->name, "otlp-grpc");
+    drop(e);
+  }
+  clear_env();
+}
+
+static void test_grpc_without_scheme_is_tls_and_refused(void) {
+  clear_env();
+  setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", 1);
+  setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "collector.example:4317", 1); /* no scheme: TLS unless INSECURE */
+  char why[320] = "";
   CHECK(preload_exporter_create(why, sizeof why) == NULL);
-  CHECK(strstr(why, "gRPC") != NULL);
+  CHECK(strstr(why, "OTEL_EXPORTER_OTLP_ENDPOINT: TLS is not supported by the preload shim") != NULL);
+  CHECK(strstr(why, "OTEL_EXPORTER_OTLP_INSECURE=true") != NULL);
+  CHECK(strstr(why, "collector.example") == NULL);
+  setenv("OTEL_EXPORTER_OTLP_INSECURE", "true", 1);
+  otelc_exporter *e = preload_exporter_create(why, sizeof why);
+  CHECK(e != NULL);
+  if (e) drop(e);
   clear_env();
 }
 
@@ -57,7 +81,7 @@ static void test_tls_refused(void) {
   clear_env();
 }
 
-static void test_gzip_ignored_and_unix_endpoint(void) {
+static void test_gzip_and_unix_endpoint(void) {
   clear_env();
   setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip", 1);
   setenv("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "unix:///run/otelc/otlp.sock", 1);
@@ -79,9 +103,10 @@ static void test_unusable_endpoint(void) {
 
 int main(void) {
   RUN(test_default_is_sdk_otlp_http);
-  RUN(test_grpc_refused);
+  RUN(test_grpc_is_sdk_otlp_grpc);
+  RUN(test_grpc_without_scheme_is_tls_and_refused);
   RUN(test_tls_refused);
-  RUN(test_gzip_ignored_and_unix_endpoint);
+  RUN(test_gzip_and_unix_endpoint);
   RUN(test_unusable_endpoint);
   return test_finish();
 }

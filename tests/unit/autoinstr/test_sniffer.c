@@ -1,9 +1,12 @@
 /* test_sniffer.c — the preload shim's HTTP/1 sniffer fed with request and response byte streams, whole and split
  * at every byte: what it reports per exchange (method, status, version, route, body sizes, duration, error.type),
- * when it stops watching, and that active-request counts always come back to zero. */
+ * when it stops watching, and that active-request counts always come back to zero. Every scenario runs twice,
+ * with the fast path (h1scan.h) and without it; the light scanner itself is checked head by head, and a
+ * differential test feeds the same streams, whole and cut at every byte, both ways and compares the events. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "autoinstr/h1scan.h"
 #include "autoinstr/sniffer.h"
 #include "testlib.h"
 
@@ -29,14 +32,16 @@ static void cap_active(void *user, uint8_t method, uint8_t scheme, uint8_t port_
 }
 
 static capture g_cap;
-static sniff_sink g_sink = {cap_done, cap_active, &g_cap};
+static sniff_sink g_sink = {cap_done, cap_active, &g_cap, NULL};
 static preload_routes g_routes;
+static bool g_fast = true; /* main() runs every scenario with and without the fast path */
 
 static sniff_conn *conn_new(void) {
   memset(&g_cap, 0, sizeof g_cap);
   sniff_conn *c = malloc(sizeof *c);
   preload_routes_compile(&g_routes, "/users/{id},/static/*");
   sniff_init(c, &g_sink, &g_routes, 8080, 3);
+  sniff_set_fast_path(c, g_fast);
   return c;
 }
 
@@ -277,15 +282,19 @@ static void test_connect_stops(void) {
   free(c);
 }
 
+/* The HTTP/2 preface hands the connection over to sniffer_h2.c (tests/unit/autoinstr/test_sniffer_h2.c). */
 static void test_http2_preface(void) {
   sniff_conn *c = conn_new();
   rd1(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 0);
+  CHECK(sniff_watching(c));
+  CHECK_EQ(c->mode, SNIFF_MODE_H2);
+  sniff_close(c, 1);
   CHECK(!sniff_watching(c));
-  CHECK_EQ(c->stop, SNIFF_STOP_HTTP2);
   free(c);
   c = conn_new();
   rd(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x12\x04\x00", 0);
-  CHECK_EQ(c->stop, SNIFF_STOP_HTTP2);
+  CHECK_EQ(c->mode, SNIFF_MODE_H2);
+  sniff_close(c, 1);
   CHECK_EQ(g_cap.n, 0);
   free(c);
 }
@@ -481,31 +490,317 @@ static void test_empty_lines_between_requests(void) {
   free(c);
 }
 
+
+/* ---- the light scanner ----------------------------------------------------------------------------- */
+
+static bool scan_req(const char *s, h1scan_head *h) { return h1scan_request((const uint8_t *)s, strlen(s), h); }
+static bool scan_resp(const char *s, h1scan_head *h) { return h1scan_response((const uint8_t *)s, strlen(s), h); }
+
+static void test_scanner_simple_heads(void) {
+  h1scan_head h;
+  const char *req = "POST /users/7?x=1 HTTP/1.0\r\nHost: a\r\ncOnTeNt-LeNgTh:\t 12 \r\nX: y\r\n\r\nbody";
+  CHECK(scan_req(req, &h));
+  CHECK_EQ(h.head_len, strlen(req) - 4);
+  CHECK_EQ(h.method_len, 4);
+  CHECK(memcmp(h.method, "POST", 4) == 0);
+  CHECK_EQ(h.target_len, 12);
+  CHECK(memcmp(h.target, "/users/7?x=1", 12) == 0);
+  CHECK_EQ(h.version, 10);
+  CHECK_EQ(h.content_length, 12);
+  CHECK(scan_req("GET / HTTP/1.1\r\n\r\n", &h));
+  CHECK_EQ(h.content_length, -1);
+  CHECK_EQ(h.version, 11);
+  CHECK_EQ(h.head_len, 18);
+  CHECK(scan_req("M / HTTP/1.1\r\nContent-Type: x\r\nTransfer: y\r\nUpgrades: z\r\n\r\n", &h));
+  CHECK_EQ(h.content_length, -1);
+
+  CHECK(scan_resp("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", &h));
+  CHECK_EQ(h.status, 200);
+  CHECK_EQ(h.content_length, 5);
+  CHECK_EQ(h.head_len, 38);
+  CHECK(scan_resp("HTTP/1.0 404\r\n\r\n", &h)); /* no reason, no SP */
+  CHECK_EQ(h.status, 404);
+  CHECK_EQ(h.version, 10);
+  CHECK(scan_resp("HTTP/1.1 100 Continue\r\n\r\n", &h)); /* the sniffer sends 1xx to the wire parser */
+  CHECK_EQ(h.status, 100);
+  CHECK(scan_resp("HTTP/1.1 101 Switching\r\nUpgrade: websocket\r\n\r\n", &h)); /* Upgrade only matters in requests */
+}
+
+static void test_scanner_leaves_the_rest_to_the_parser(void) {
+  h1scan_head h;
+  const char *not_simple_req[] = {
+      "GET / HTTP/1.1\r\nHost: a\r\n",                                  /* incomplete */
+      "GET / HTTP/1.1\r\nHost: a\r\n\r",                                /* incomplete */
+      "GET / HTTP/1.1\nHost: a\n\n",                                    /* bare LF */
+      "GET / HTTP/1.1\r\nHost: a\n\r\n",                                /* bare LF */
+      "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n",                           /* obsolete folding */
+      "GET / HTTP/1.1\r\nX: a\r\n\tb\r\n\r\n",
+      "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "POST / HTTP/1.1\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\n", /* repeated */
+      "POST / HTTP/1.1\r\nContent-Length: 1, 1\r\n\r\n",                 /* a list */
+      "POST / HTTP/1.1\r\nContent-Length: +1\r\n\r\n",
+      "POST / HTTP/1.1\r\nContent-Length: \r\n\r\n",
+      "POST / HTTP/1.1\r\nContent-Length: 1234567890123456789\r\n\r\n", /* 19 digits */
+      "GET /ws HTTP/1.1\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+      "GET http://a/ HTTP/1.1\r\nHost: a\r\n\r\n",                       /* absolute form */
+      "OPTIONS * HTTP/1.1\r\n\r\n",
+      "GET / HTTP/1.2\r\n\r\n",
+      "GET / HTTP/2.0\r\n\r\n",
+      "GET / http/1.1\r\n\r\n",
+      " / HTTP/1.1\r\n\r\n",
+      "GET /HTTP/1.1\r\n\r\n",
+      "\r\nGET / HTTP/1.1\r\n\r\n",
+      "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+      "",
+  };
+  for (size_t i = 0; i < sizeof not_simple_req / sizeof *not_simple_req; i++) {
+    if (scan_req(not_simple_req[i], &h)) {
+      fprintf(stderr, "scanner accepted request #%zu\n", i);
+      CHECK(false);
+    }
+  }
+  const char *not_simple_resp[] = {
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n",
+      "HTTP/1.1 200 OK\nContent-Length: 5\n\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+      "HTTP/1.1 20 OK\r\n\r\n",
+      "HTTP/1.1 2000 OK\r\n\r\n",
+      "HTTP/1.1 099 OK\r\n\r\n",
+      "HTTP/1.1  200 OK\r\n\r\n",
+      "HTTP/1.1 200OK\r\n\r\n",
+      "HTTP/1.1 200\n\r\n",
+      "HTTP/2 200\r\n\r\n",
+      "\x16\x03\x01\x00\x05 hello hello",
+  };
+  for (size_t i = 0; i < sizeof not_simple_resp / sizeof *not_simple_resp; i++) {
+    if (scan_resp(not_simple_resp[i], &h)) {
+      fprintf(stderr, "scanner accepted response #%zu\n", i);
+      CHECK(false);
+    }
+  }
+}
+
+/* Every prefix of a head is incomplete; the head with anything after it is whole. Each prefix is copied into a
+ * buffer of exactly its size, so that ASan sees any read past it. */
+static void test_scanner_every_prefix(void) {
+  const char *heads[] = {
+      "GET / HTTP/1.1\r\n\r\n",
+      "GET /index.html HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n",
+      "POST /a/very/long/path/that/is/longer/than/sixteen/bytes?q=1 HTTP/1.0\r\nContent-Length: 12345\r\n\r\n",
+      "HTTP/1.1 200\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: 100\r\n\r\n",
+  };
+  for (size_t i = 0; i < sizeof heads / sizeof *heads; i++) {
+    size_t n = strlen(heads[i]);
+    bool is_req = heads[i][0] != 'H';
+    for (size_t k = 0; k <= n + 20; k++) {
+      uint8_t *buf = malloc(k ? k : 1);
+      for (size_t j = 0; j < k; j++) buf[j] = j < n ? (uint8_t)heads[i][j] : (uint8_t)('\n' + j % 3); /* body */
+      h1scan_head h;
+      bool ok = is_req ? h1scan_request(buf, k, &h) : h1scan_response(buf, k, &h);
+      if (ok != (k >= n) || (ok && h.head_len != n)) {
+        fprintf(stderr, "head #%zu, %zu bytes: %s\n", i, k, ok ? "accepted" : "refused");
+        CHECK(false);
+      }
+      free(buf);
+    }
+  }
+}
+
+/* ---- fast path and wire parser agree ----------------------------------------------------------------- */
+
+/* One scripted stream: request bytes and response bytes alternating, in order. */
+typedef struct step {
+  char dir; /* 'r' read, 'w' write, 'o' opaque write of strlen(data) bytes, 'e' peer EOF */
+  const char *data;
+} step;
+
+typedef struct script {
+  const char *name;
+  step steps[8];
+} script;
+
+static const script k_scripts[] = {
+    {"get",
+     {{'r', "GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n"}, {'w', "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc"}}},
+    {"post body split",
+     {{'r', "POST /users/2 HTTP/1.1\r\nHost: a\r\nContent-Length: 6\r\n\r\nabc"},
+      {'r', "def"},
+      {'w', "HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok"}}},
+    {"pipelined mixed",
+     {{'r', "GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+            "HEAD /static/x HTTP/1.0\r\n\r\n"},
+      {'w', "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx"},
+      {'w', "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nzz\r\n0\r\n\r\nHTTP/1.0 200 OK\r\n"
+            "Content-Length: 99\r\n\r\n"}}},
+    {"expect continue",
+     {{'r', "PUT /u HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n"},
+      {'w', "HTTP/1.1 100 Continue\r\n\r\n"},
+      {'r', "data"},
+      {'w', "HTTP/1.1 204 No Content\r\nContent-Length: 7\r\n\r\n"}}},
+    {"early answer",
+     {{'r', "POST /big HTTP/1.1\r\nContent-Length: 10\r\n\r\nab"},
+      {'w', "HTTP/1.1 413 Too Large\r\nContent-Length: 0\r\n\r\n"},
+      {'r', "cdefghij"},
+      {'r', "DELETE /users/3 HTTP/1.1\r\n\r\n"},
+      {'w', "HTTP/1.1 500 Oops\r\nContent-Length: 1\r\n\r\n!"}}},
+    {"sendfile",
+     {{'r', "GET /f HTTP/1.1\r\n\r\n"},
+      {'w', "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n"},
+      {'o', "0123456789012345678901234567890123456789"},
+      {'o', ""}}},
+    {"close delimited",
+     {{'r', "GET /old HTTP/1.0\r\n\r\n"}, {'w', "HTTP/1.0 200 OK\r\nContent-Type: x\r\n\r\nsome"}, {'w', "thing"}}},
+    {"aborted body",
+     {{'r', "POST /users/9 HTTP/1.1\r\nContent-Length: 100\r\n\r\npartial"}, {'e', ""}}},
+    {"304 and head",
+     {{'r', "GET /c HTTP/1.1\r\nIf-None-Match: x\r\n\r\nHEAD /d HTTP/1.1\r\n\r\n"},
+      {'w', "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n"},
+      {'r', "GET /e HTTP/1.1\r\n\r\n"},
+      {'w', "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nno"}}},
+    {"upgrade refused",
+     {{'r', "GET /h2c HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"},
+      {'w', "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"},
+      {'r', "GET /z HTTP/1.1\r\n\r\n"},
+      {'w', "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"}}},
+    {"response incomplete",
+     {{'r', "GET /users/4 HTTP/1.1\r\n\r\n"}, {'w', "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly"}}},
+};
+
+/* Runs a script with the fast path on or off; `cut` splits every data step in two at that offset (0: whole).
+ * Returns the capture. */
+static capture run_script(const script *sc, bool fast, size_t cut) {
+  memset(&g_cap, 0, sizeof g_cap);
+  sniff_conn *c = malloc(sizeof *c);
+  sniff_init(c, &g_sink, &g_routes, 80, 1);
+  sniff_set_fast_path(c, fast);
+  int64_t t = 0;
+  for (size_t i = 0; i < 8 && sc->steps[i].dir; i++) {
+    const step *st = &sc->steps[i];
+    size_t n = strlen(st->data), k = cut && cut < n ? cut : n;
+    const uint8_t *d = (const uint8_t *)st->data;
+    t += 10;
+    switch (st->dir) {
+    case 'r':
+      sniff_read(c, d, k, t);
+      if (k < n) sniff_read(c, d + k, n - k, t + 1);
+      break;
+    case 'w':
+      sniff_write(c, d, k, t);
+      if (k < n) sniff_write(c, d + k, n - k, t + 1);
+      break;
+    case 'o': sniff_write_opaque(c, n ? n : 4960, t); break;
+    default: sniff_peer_closed(c, t); break;
+    }
+  }
+  sniff_close(c, t + 5);
+  free(c);
+  return g_cap;
+}
+
+static bool same_events(const capture *a, const capture *b) {
+  if (a->n != b->n || a->active != b->active || a->active_max != b->active_max) return false;
+  for (int i = 0; i < a->n && i < MAX_EVENTS; i++) {
+    const sniff_event *x = &a->ev[i], *y = &b->ev[i];
+    if (x->duration_ns != y->duration_ns || x->req_body != y->req_body || x->resp_body != y->resp_body ||
+        x->status != y->status || x->method != y->method || x->version != y->version || x->error != y->error ||
+        x->route != y->route)
+      return false;
+  }
+  return true;
+}
+
+static void test_fast_and_wire_agree(void) {
+  preload_routes_compile(&g_routes, "/users/{id},/static/*");
+  for (size_t i = 0; i < sizeof k_scripts / sizeof *k_scripts; i++) {
+    for (size_t cut = 0; cut < 140; cut++) {
+      capture slow = run_script(&k_scripts[i], false, cut);
+      CHECK(slow.n > 0);
+      CHECK_EQ(slow.active, 0);
+      capture fast = run_script(&k_scripts[i], true, cut);
+      if (!same_events(&slow, &fast)) {
+        fprintf(stderr, "script \"%s\", cut at %zu: fast path and wire parser differ\n", k_scripts[i].name, cut);
+        for (int e = 0; e < slow.n || e < fast.n; e++)
+          fprintf(stderr, "  %d: slow %d/%d/%llu/%lld  fast %d/%d/%llu/%lld\n", e, slow.ev[e].status, slow.ev[e].error,
+                  (unsigned long long)slow.ev[e].resp_body, (long long)slow.ev[e].duration_ns, fast.ev[e].status,
+                  fast.ev[e].error, (unsigned long long)fast.ev[e].resp_body, (long long)fast.ev[e].duration_ns);
+        CHECK(false);
+        break;
+      }
+    }
+  }
+}
+
+/* ---- the lazy clock ------------------------------------------------------------------------------------ */
+
+static int g_clock_reads;
+static int64_t count_clock(void *user) {
+  (void)user;
+  return 1000 * ++g_clock_reads;
+}
+
+static void test_clock_read_twice_per_exchange(void) {
+  for (int fast = 0; fast < 2; fast++) {
+    memset(&g_cap, 0, sizeof g_cap);
+    g_clock_reads = 0;
+    sniff_sink sink = {cap_done, cap_active, &g_cap, count_clock};
+    sniff_conn *c = malloc(sizeof *c);
+    sniff_init(c, &sink, NULL, 80, 0);
+    sniff_set_fast_path(c, fast);
+    sniff_read(c, (const uint8_t *)"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, SNIFF_CLOCK);
+    wr(c, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", SNIFF_CLOCK);
+    sniff_write(c, (const uint8_t *)"01234", 5, SNIFF_CLOCK);
+    sniff_write_opaque(c, 5, SNIFF_CLOCK);
+    CHECK_EQ(g_cap.n, 1);
+    CHECK_EQ(g_clock_reads, 2); /* the first request byte and the last response byte, nothing in between */
+    CHECK_EQ(g_cap.ev[0].duration_ns, 1000);
+    sniff_read(c, (const uint8_t *)"GET / HTTP/1.1\r\n", 16, SNIFF_CLOCK); /* a second request begins */
+    CHECK_EQ(g_clock_reads, 3);
+    sniff_read(c, (const uint8_t *)"\r\n", 2, SNIFF_CLOCK);
+    CHECK_EQ(g_clock_reads, 3);
+    sniff_close(c, SNIFF_CLOCK);
+    CHECK_EQ(g_cap.n, 2);
+    CHECK_EQ(g_cap.ev[1].duration_ns, 1000);
+    CHECK_EQ(g_cap.ev[1].error, SNIFF_ERR_RESPONSE_INCOMPLETE);
+    free(c);
+  }
+}
+
 int main(void) {
-  RUN(test_get_200);
-  RUN(test_split_every_byte);
-  RUN(test_404_and_keep_alive);
-  RUN(test_head_no_body);
-  RUN(test_204_304_no_body);
-  RUN(test_post_content_length_and_chunked);
-  RUN(test_expect_100_continue);
-  RUN(test_pipelined);
-  RUN(test_too_many_pipelined);
-  RUN(test_http10_close_delimited);
-  RUN(test_shutdown_ends_close_delimited);
-  RUN(test_upgrade_101);
-  RUN(test_upgrade_refused);
-  RUN(test_connect_stops);
-  RUN(test_http2_preface);
-  RUN(test_garbage_stops);
-  RUN(test_peer_aborts_mid_request);
-  RUN(test_response_incomplete);
-  RUN(test_early_response);
-  RUN(test_discarded_input);
-  RUN(test_tls_plaintext);
-  RUN(test_sendfile_body);
-  RUN(test_methods);
-  RUN(test_absolute_form_route);
-  RUN(test_empty_lines_between_requests);
+  for (int fast = 1; fast >= 0; fast--) { /* every scenario with the fast path, then without */
+    g_fast = fast;
+    RUN(test_get_200);
+    RUN(test_split_every_byte);
+    RUN(test_404_and_keep_alive);
+    RUN(test_head_no_body);
+    RUN(test_204_304_no_body);
+    RUN(test_post_content_length_and_chunked);
+    RUN(test_expect_100_continue);
+    RUN(test_pipelined);
+    RUN(test_too_many_pipelined);
+    RUN(test_http10_close_delimited);
+    RUN(test_shutdown_ends_close_delimited);
+    RUN(test_upgrade_101);
+    RUN(test_upgrade_refused);
+    RUN(test_connect_stops);
+    RUN(test_http2_preface);
+    RUN(test_garbage_stops);
+    RUN(test_peer_aborts_mid_request);
+    RUN(test_response_incomplete);
+    RUN(test_early_response);
+    RUN(test_discarded_input);
+    RUN(test_tls_plaintext);
+    RUN(test_sendfile_body);
+    RUN(test_methods);
+    RUN(test_absolute_form_route);
+    RUN(test_empty_lines_between_requests);
+  }
+  g_fast = true;
+  RUN(test_scanner_simple_heads);
+  RUN(test_scanner_leaves_the_rest_to_the_parser);
+  RUN(test_scanner_every_prefix);
+  RUN(test_fast_and_wire_agree);
+  RUN(test_clock_read_twice_per_exchange);
   return test_finish();
 }

@@ -89,7 +89,7 @@ static size_t capture_batches(const char *id) {
 static int capture_encode(const char *id, size_t i, wire_buf *out) {
   capture *c = capture_get(id);
   pthread_mutex_lock(&c->mu);
-  int rc = i < c->n ? wire_otlp_encode_request(c->got[i]->req, out, NULL) : -1;
+  int rc = i < c->n && metrics_request(c->got[i], NULL) ? wire_otlp_encode_request(c->got[i]->req, out, NULL) : -1;
   pthread_mutex_unlock(&c->mu);
   return rc;
 }

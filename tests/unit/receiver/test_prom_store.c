@@ -884,6 +884,110 @@ static void test_incremental_render(void) {
   arena_reset();
 }
 
+/* A gauge point g{k="<i>"} = v. */
+static void feed_k(prom_store *s, const char *name, int i, int64_t v) {
+  char *val = A(16);
+  snprintf(val, 16, "%03d", i);
+  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge(name, "", "", num_i(v, 0, 1, AT(S("k", val), NULL)), NULL),
+                                  NULL),
+                   NULL));
+}
+
+/* Pieces split families between series; a series is whole; pushes between pieces follow the rules of
+ * prom_store.h (series after the cursor appear with their latest value, before it wait, none repeats). */
+static void test_incremental_render_splits_families(void) {
+  prom_store *s = store_with(open_metrics_on);
+  for (int i = 0; i < 100; i += 2) feed_k(s, "a", i, i);
+  for (int i = 0; i < 100; i += 2) feed_k(s, "b", i, i);
+  double bounds[] = {1, 2};
+  uint64_t counts[] = {1, 1, 1};
+  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS,
+                                  histogram("h", "", "", CUMULATIVE, hist_dp(0, 1, AT(S("k", "x"), NULL), 3, 3, 2, bounds, counts),
+                                            hist_dp(0, 1, AT(S("k", "y"), NULL), 3, 3, 2, bounds, counts), NULL),
+                                  NULL),
+                   NULL));
+  /* piece by piece with min_bytes 1: one series per call after the first of each family */
+  for (int om = 0; om < 2; om++) {
+    prom_format f = om ? PROM_FORMAT_OPENMETRICS : PROM_FORMAT_TEXT;
+    char *full = render(s, f);
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    prom_render_cursor cur = {0};
+    int calls = 0;
+    while (!cur.done && calls < 1000) {
+      size_t before = b.len;
+      CHECK(prom_store_render_some(s, f, &cur, 1, &b, NULL) == 0);
+      CHECK(b.len > before || cur.done);
+      calls++;
+    }
+    CHECK_EQ(calls, 102);
+    wire_buf_append(&b, "", 1, NULL);
+    CHECK_STR((char *)b.data, full);
+    prom_render_cursor_reset(&cur);
+    wire_buf_free(&b);
+    free(full);
+  }
+  /* a histogram series is never split: its buckets, _sum and _count come in one piece */
+  {
+    wire_buf b;
+    wire_buf_init(&b, 0);
+    prom_render_cursor cur = {0};
+    while (!cur.done) {
+      b.len = 0;
+      prom_store_render_some(s, PROM_FORMAT_TEXT, &cur, 1, &b, NULL);
+      wire_buf_append(&b, "", 1, NULL);
+      if (strstr((char *)b.data, "h_bucket")) {
+        CHECK_CONTAINS((char *)b.data, "le=\"+Inf\"} 3\n");
+        CHECK_CONTAINS((char *)b.data, "_count{");
+      }
+    }
+    prom_render_cursor_reset(&cur);
+    wire_buf_free(&b);
+  }
+  /* pushes mid-family: the cursor stands after a{k="010"} */
+  wire_buf b;
+  wire_buf_init(&b, 0);
+  prom_render_cursor cur = {0};
+  for (int i = 0; i < 6; i++) prom_store_render_some(s, PROM_FORMAT_TEXT, &cur, 1, &b, NULL);
+  wire_buf_append(&b, "", 1, NULL);
+  CHECK(strstr((char *)b.data, "a{k=\"010\"} 10\n") != NULL);
+  CHECK(strstr((char *)b.data, "a{k=\"012\"}") == NULL);
+  b.len--;
+  feed_k(s, "a", 1, 1001);   /* new, before the cursor: waits for the next scrape */
+  feed_k(s, "a", 11, 1011);  /* new, after it: included */
+  feed_k(s, "a", 2, 1002);   /* updated, already rendered: not again */
+  feed_k(s, "a", 20, 1020);  /* updated, not yet rendered: its new value */
+  feed_k(s, "a0", 0, 7);     /* a new family sorting after "a": included */
+  while (!cur.done) prom_store_render_some(s, PROM_FORMAT_TEXT, &cur, 1, &b, NULL);
+  wire_buf_append(&b, "", 1, NULL);
+  const char *t = (char *)b.data;
+  CHECK(strstr(t, "a{k=\"001\"}") == NULL);
+  CHECK_CONTAINS(t, "a{k=\"010\"} 10\na{k=\"011\"} 1011\na{k=\"012\"} 12\n");
+  CHECK_CONTAINS(t, "a{k=\"002\"} 2\n");
+  CHECK(strstr(t, "1002") == NULL);
+  CHECK_CONTAINS(t, "a{k=\"020\"} 1020\n");
+  CHECK_CONTAINS(t, "a{k=\"098\"} 98\n# TYPE a0 gauge\na0{k=\"000\"} 7\n# TYPE b gauge\n");
+  const char *first = strstr(t, "# TYPE a gauge");
+  CHECK(first && !strstr(first + 1, "# TYPE a gauge")); /* the header once */
+  prom_render_cursor_reset(&cur);
+  /* the family being rendered disappears (expired) between pieces: the render goes on with the next one */
+  b.len = 0;
+  for (int i = 0; i < 3; i++) prom_store_render_some(s, PROM_FORMAT_TEXT, &cur, 1, &b, NULL);
+  fake_now += 10 * 60 * 1000;
+  for (int i = 0; i < 100; i += 2) feed_k(s, "b", i, -i); /* b stays, a and a0 expire at the next sweep */
+  prom_store_sweep(s);
+  while (!cur.done) prom_store_render_some(s, PROM_FORMAT_TEXT, &cur, 1, &b, NULL);
+  wire_buf_append(&b, "", 1, NULL);
+  t = (char *)b.data;
+  static const char want[] = "# TYPE a gauge\na{k=\"000\"} 0\na{k=\"001\"} 1001\na{k=\"002\"} 1002\n# TYPE b gauge\nb{k=\"000\"} 0\n";
+  CHECK_MSG(strncmp(t, want, sizeof want - 1) == 0, "got %.200s", t);
+  CHECK(strstr(t, "h_bucket") == NULL); /* h expired too */
+  prom_render_cursor_reset(&cur);
+  wire_buf_free(&b);
+  prom_store_free(s);
+  arena_reset();
+}
+
 static void small_limit(prom_store_config *c) { c->max_series = 1500; }
 
 static void test_many_series_and_removal(void) {
@@ -1045,6 +1149,7 @@ int main(void) {
   RUN(test_many_series_and_removal);
   RUN(test_render_limit);
   RUN(test_incremental_render);
+  RUN(test_incremental_render_splits_families);
   RUN(test_content_negotiation);
   RUN(test_concurrent_consume_and_render);
   RUN(test_promtool_accepts_everything);

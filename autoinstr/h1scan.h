@@ -1,0 +1,221 @@
+/* h1scan.h — the preload sniffer's fast path: a light scanner that reads, out of one complete HTTP/1 message
+ * head sitting whole in one read() or write() buffer, only the fields the metrics need (method, target, status,
+ * version, the Content-Length framing), and says "not simple" for anything else.
+ *
+ * Why this is not a second HTTP parser: it decides nothing on its own. The sniffer calls it only at a message
+ * boundary, and every head it does not call simple goes, untouched, to the wire layer's parser (wire/http1.h),
+ * which remains the one authority on HTTP/1: split heads, bare LF line ends, folded lines, Transfer-Encoding,
+ * Upgrade, 1xx, close-delimited bodies, absolute-form targets, versions other than 1.0/1.1, a repeated or
+ * listed Content-Length. For the heads it accepts, it yields exactly what the wire parser's callbacks would
+ * have yielded for the same bytes (the sniffer's unit test and fuzz target compare the two). What it skips is
+ * validation: the bytes of names and values are not checked against the token/field-value grammar, because
+ * the host server has already validated them (and answered 400 to a head it refused). The shim only has to
+ * be robust: every access is bounded by the buffer, nothing is kept, and whatever does not have the expected
+ * shape falls back to the full parser, which stops watching the connection if it refuses the bytes.
+ *
+ * Cost: one SSE2 pass over the head makes a 64-bit mask of the LFs of each 64-byte block; the lines are
+ * handed out from the mask (a block is compared once however many lines it holds), and a line costs a CR
+ * check and a table look-up of its first byte. Only lines whose first byte is that of content-length,
+ * transfer-encoding or upgrade have their name compared, 8 bytes at a time. About 2 instructions per head
+ * byte for typical heads (docs/performance.md, "Preload shim"; a variant that tested line starts and CRs as
+ * masks too came out slower for heads of this size).
+ *
+ * Everything is static inline: included by sniffer.c (and its unit test) only. */
+#ifndef OTELC_AUTOINSTR_H1SCAN_H
+#define OTELC_AUTOINSTR_H1SCAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* What a simple head carries. */
+typedef struct h1scan_head {
+  size_t head_len;        /* bytes of the head, start line through the empty line */
+  int64_t content_length; /* -1: no Content-Length */
+  const char *method;     /* requests: the method token, in the caller's bytes */
+  size_t method_len;
+  const char *target;     /* requests: the origin-form target ("/..."), in the caller's bytes */
+  size_t target_len;
+  uint16_t status;        /* responses: 100..999 */
+  uint8_t version;        /* 10 or 11 */
+} h1scan_head;
+
+#define H1SCAN_MAX_CL_DIGITS 18 /* longer lengths go to the full parser (which allows up to 2^63-1) */
+
+/* LF bits of the 16 bytes at data[blk] (bit i: data[blk + i] == LF; none at or past len). len >= 16: a block
+ * that would run past the end is read as the buffer's last 16 bytes instead, shifted to match. */
+static inline uint32_t h1scan_lf_mask16(const uint8_t *data, size_t len, size_t blk) {
+  size_t w = len - blk >= 16 ? blk : len - 16;
+#if defined(__SSE2__)
+  __m128i v = _mm_loadu_si128((const __m128i *)(data + w));
+  return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))) >> (blk - w);
+#else
+  uint32_t m = 0;
+  for (unsigned i = 0; i < 16; i++) m |= (uint32_t)(data[w + i] == '\n') << i;
+  return m >> (blk - w);
+#endif
+}
+
+/* The same for the 64 bytes at data[blk] (blk < len): one 64-bit mask, so that the walk over a head costs one
+ * loop step per 64 bytes plus one per line. */
+static inline uint64_t h1scan_lf_mask(const uint8_t *data, size_t len, size_t blk) {
+  if (len - blk >= 64)
+    return (uint64_t)h1scan_lf_mask16(data, len, blk) | (uint64_t)h1scan_lf_mask16(data, len, blk + 16) << 16 |
+           (uint64_t)h1scan_lf_mask16(data, len, blk + 32) << 32 |
+           (uint64_t)h1scan_lf_mask16(data, len, blk + 48) << 48;
+  uint64_t m = 0;
+  for (size_t k = 0; k < 64 && blk + k < len; k += 16) m |= (uint64_t)h1scan_lf_mask16(data, len, blk + k) << k;
+  return m;
+}
+
+static inline uint64_t h1scan_load8(const uint8_t *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static inline uint64_t h1scan_const8(const char *s) {
+  uint64_t v;
+  memcpy(&v, s, 8);
+  return v;
+}
+
+/* "HTTP/1.0" or "HTTP/1.1" at p (8 bytes readable): 10, 11, or 0 for anything else. */
+static inline int h1scan_version(const uint8_t *p) {
+  uint64_t v = h1scan_load8(p);
+  return v == h1scan_const8("HTTP/1.1") ? 11 : v == h1scan_const8("HTTP/1.0") ? 10 : 0;
+}
+
+/* Eight bytes at s, upper-case letters folded to lower case (OR 0x20 folds exactly the letters A-Z onto a-z;
+ * it also maps a few control bytes onto punctuation, so the callers check '-' bytes as they are). */
+static inline uint64_t h1scan_lower8(const uint8_t *s) { return h1scan_load8(s) | 0x2020202020202020ull; }
+
+/* The request line [data, lf) (lf: its LF). */
+static inline bool h1scan_request_line(const uint8_t *data, const uint8_t *lf, h1scan_head *out) {
+  size_t n = (size_t)(lf - data);
+  /* shortest: "M / HTTP/1.1\r" */
+  if (n < 13 || lf[-1] != '\r' || lf[-10] != ' ') return false;
+  int version = h1scan_version(lf - 9);
+  if (!version) return false;
+  const uint8_t *line_end = lf - 10; /* the SP before the version */
+  const uint8_t *sp = data;
+  while (sp < line_end && *sp != ' ') sp++;
+  if (sp == data || sp >= line_end - 1 || sp[1] != '/') return false;
+  out->method = (const char *)data;
+  out->method_len = (size_t)(sp - data);
+  out->target = (const char *)sp + 1;
+  out->target_len = (size_t)(line_end - sp - 1);
+  out->version = (uint8_t)version;
+  return true;
+}
+
+/* The status line [data, lf) ("HTTP/1.x NNN[ reason]"). */
+static inline bool h1scan_status_line(const uint8_t *data, const uint8_t *lf, h1scan_head *out) {
+  size_t n = (size_t)(lf - data);
+  if (n < 13 || lf[-1] != '\r') return false; /* "HTTP/1.1 200\r" */
+  int version = h1scan_version(data);
+  if (!version || data[8] != ' ') return false;
+  unsigned d0 = data[9] - (unsigned)'0', d1 = data[10] - (unsigned)'0', d2 = data[11] - (unsigned)'0';
+  if (d0 > 9 || d1 > 9 || d2 > 9 || d0 == 0) return false;
+  if (n == 13 ? data[12] != '\r' : data[12] != ' ') return false;
+  out->version = (uint8_t)version;
+  out->status = (uint16_t)(d0 * 100 + d1 * 10 + d2);
+  return true;
+}
+
+/* A Content-Length value from v on: OWS 1*18DIGIT OWS CRLF, all before end. -1 when it is anything else
+ * (a list, a sign, an empty value, more digits: the full parser's business) or not complete. */
+static inline int64_t h1scan_length_value(const uint8_t *v, const uint8_t *end) {
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  const uint8_t *d = v, *dmax = end - v > H1SCAN_MAX_CL_DIGITS ? v + H1SCAN_MAX_CL_DIGITS : end;
+  int64_t cl = 0;
+  while (v < dmax && (unsigned)(*v - '0') <= 9) cl = cl * 10 + (*v++ - '0');
+  if (v == d) return -1;
+  while (v < end && (*v == ' ' || *v == '\t')) v++;
+  if (end - v < 2 || v[0] != '\r' || v[1] != '\n') return -1;
+  return cl;
+}
+
+/* First bytes of header lines that need a look (0: none, the common case). */
+enum { H1SCAN_FB_C = 1, H1SCAN_FB_T, H1SCAN_FB_U, H1SCAN_FB_FOLD };
+static const uint8_t h1scan_first_byte[256] = {
+    ['c'] = H1SCAN_FB_C, ['C'] = H1SCAN_FB_C, ['t'] = H1SCAN_FB_T,    ['T'] = H1SCAN_FB_T,
+    ['u'] = H1SCAN_FB_U, ['U'] = H1SCAN_FB_U, [' '] = H1SCAN_FB_FOLD, ['\t'] = H1SCAN_FB_FOLD,
+};
+
+/* One header line [p, e) (e: its CR, followed by its LF; e > p) whose first byte's class is fb (not 0): false
+ * when the head is not simple. */
+static inline bool h1scan_field(const uint8_t *p, const uint8_t *e, int fb, bool request, h1scan_head *out) {
+  size_t n = (size_t)(e - p);
+  switch (fb) {
+  case H1SCAN_FB_C: /* content-length */
+    if (n > 15 && p[14] == ':' && h1scan_lower8(p) == h1scan_const8("content-") &&
+        h1scan_lower8(p + 6) == h1scan_const8("t-length") && p[7] == '-') {
+      if (out->content_length >= 0) return false; /* repeated: the full parser's list rules */
+      out->content_length = h1scan_length_value(p + 15, e + 2);
+      return out->content_length >= 0;
+    }
+    return true;
+  case H1SCAN_FB_T: /* transfer-encoding */
+    return !(n > 17 && p[17] == ':' && h1scan_lower8(p) == h1scan_const8("transfer") &&
+             h1scan_lower8(p + 9) == h1scan_const8("encoding") && p[8] == '-');
+  case H1SCAN_FB_U: /* upgrade (requests only); ':' is left as it is by the folding */
+    return !(request && n > 7 && h1scan_lower8(p) == h1scan_const8("upgrade:"));
+  default: /* SP or HTAB first: obsolete line folding, which the full parser refuses */
+    return false;
+  }
+}
+
+/* A simple head at the start of data (see the top comment): the start line, header lines, the empty line. */
+static inline __attribute__((always_inline)) bool h1scan_head_of(const uint8_t *data, size_t len, bool request,
+                                                                 h1scan_head *out) {
+  *out = (h1scan_head){.content_length = -1};
+  if (len < 16) return false; /* shorter than the shortest head, "M / HTTP/1.1\r\n\r\n" */
+  size_t blk = 0;
+  uint64_t mask = h1scan_lf_mask(data, len, 0);
+  while (!mask) {
+    if (len - blk <= 64) return false;
+    blk += 64;
+    mask = h1scan_lf_mask(data, len, blk);
+  }
+  const uint8_t *lf = data + blk + (unsigned)__builtin_ctzll(mask);
+  mask &= mask - 1;
+  if (!(request ? h1scan_request_line(data, lf, out) : h1scan_status_line(data, lf, out))) return false;
+  const uint8_t *line = lf + 1; /* start of the current header line */
+  for (;;) {
+    while (!mask) {
+      if (len - blk <= 64) return false; /* incomplete */
+      blk += 64;
+      mask = h1scan_lf_mask(data, len, blk);
+    }
+    lf = data + blk + (unsigned)__builtin_ctzll(mask);
+    mask &= mask - 1;
+    if (lf[-1] != '\r') return false; /* a bare LF (lf > line >= data + 1: lf[-1] is in the buffer) */
+    if (lf - 1 == line) {            /* the empty line: end of the head */
+      out->head_len = (size_t)(lf + 1 - data);
+      return true;
+    }
+    int fb = h1scan_first_byte[*line];
+    if (__builtin_expect(fb != 0, 0) && !h1scan_field(line, lf - 1, fb, request, out)) return false;
+    line = lf + 1;
+  }
+}
+
+/* A simple request head at the start of data: "METHOD /target HTTP/1.x" CRLF, header lines, CRLF. The method
+ * is whatever precedes the first SP (its bytes are not checked: the caller maps unknown methods to _OTHER). */
+static inline bool h1scan_request(const uint8_t *data, size_t len, h1scan_head *out) {
+  return h1scan_head_of(data, len, true, out);
+}
+
+/* A simple response head at the start of data: "HTTP/1.x NNN[ reason]" CRLF, header lines, CRLF. */
+static inline bool h1scan_response(const uint8_t *data, size_t len, h1scan_head *out) {
+  if (len < 16 || data[0] != 'H') return false; /* a cheap no for body bytes */
+  return h1scan_head_of(data, len, false, out);
+}
+
+#endif
