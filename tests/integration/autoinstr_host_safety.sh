@@ -54,6 +54,53 @@ print(all(r), len(r))')
 [ "$res" = "True 5" ] || fail "errno/return values: $res"
 ok "errno and return values are preserved (EBADF, EAGAIN, EOF, double close)"
 
+# The shim's thread does not hold the host's files: once it runs (and its exporter has connected), a socket
+# the host closes is closed at once (the peer sees EOF), and a child forked then still has every fd its parent
+# opened (the fork handler drops only the shim's own export connection).
+res=$(env "${shim_env[@]}" OTEL_METRIC_EXPORT_INTERVAL=200 timeout 30 $PY - 2>/dev/null <<'PYEOF'
+import os, socket, time, sys
+def links(d):
+    out = {}
+    for n in os.listdir(d):
+        try: out[int(n)] = os.readlink(d + "/" + n)
+        except OSError: pass
+    return out
+def exchange(s):
+    c = socket.create_connection(s.getsockname()); a, _ = s.accept()
+    c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"); a.recv(1000)
+    a.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"); c.recv(1000)
+    return c, a
+r = {}
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+c1, a1 = exchange(s)                       # the first request starts the shim's thread
+tid = None
+for _ in range(200):
+    for t in os.listdir("/proc/self/task"):
+        if open("/proc/self/task/%s/comm" % t).read().strip() == "otelc-preload": tid = t
+    if tid: break
+    time.sleep(0.02)
+r["thread"] = tid is not None
+rp, wp = os.pipe()                          # opened by the host after the thread started
+host = links("/proc/self/fd")
+time.sleep(0.5)                             # the exporter connects (interval 200 ms)
+# a socket the host closes is closed: the peer sees EOF at once
+a1.close(); c1.settimeout(5); r["eof"] = c1.recv(10) == b""
+# a child forked now keeps every fd of its parent's own (only the shim's export socket copy may go)
+mine = [s.fileno(), c1.fileno(), rp, wp]
+before = {fd: os.readlink("/proc/self/fd/%d" % fd) for fd in mine}
+pid = os.fork()
+if pid == 0:
+    ok = all(os.readlink("/proc/self/fd/%d" % fd) == v for fd, v in before.items())
+    os._exit(0 if ok else 1)
+r["fork"] = os.waitpid(pid, 0)[1] == 0
+c2, a2 = exchange(s)                        # the host keeps serving
+r["serve"] = True
+print(" ".join("%s=%s" % kv for kv in sorted(r.items())))
+PYEOF
+)
+[ "$res" = "eof=True fork=True serve=True thread=True" ] || fail "host fds with the shim's thread running: '$res'"
+ok "with the shim's thread running, a host close() reaches the peer and a forked child keeps the parent's fds"
+
 # OTELC_AUTOINSTR=off: the server serves, nothing is exported. (The process above did serve one HTTP request
 # and exported it at exit: start from a clean summary.)
 rm -f "$tmp/sink/summary"

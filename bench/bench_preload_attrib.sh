@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# bench_preload_attrib.sh — where the preload shim's wall-clock cost on nginx comes from: many short rounds,
+# each running every configuration once in an order rotated by one per round, so slow drift of the machine
+# falls on all of them alike; reports per configuration the median requests/s, the median worker CPU per
+# request (user, system) and the median over rounds of the ratio to plain in the same round. nginx runs as one
+# process (master_process off), so its CPU counts the shim's thread too. Nothing is asserted.
+#
+#   ROUNDS=18 DURATION=3 bench/bench_preload_attrib.sh build/rel
+#   CONFIGS="plain thread none" bench/bench_preload_attrib.sh build/rel
+#
+# Configurations: plain; thread (a preload library that only starts a thread that sleeps: the cost of being
+# a multi-threaded process); off (the shim with OTELC_AUTOINSTR=off: interposers only); none (the shim with
+# OTEL_METRICS_EXPORTER=none: sniffing, recording thread, no export); full (the shim exporting every 5 s to
+# the tests' OTLP sink, when python3-protobuf is there).
+set -euo pipefail
+build=${1:-build/rel}
+shim=$(realpath "$build/autoinstr/libotelc-preload.so")
+rounds=${ROUNDS:-18}
+duration=${DURATION:-3}
+read -r -a configs <<<"${CONFIGS:-plain thread off none full}"
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+src=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d)
+nginx_pid="" sink_pid=""
+cleanup() {
+  [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null || true
+  [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+printf '#include <pthread.h>\n#include <unistd.h>\nstatic void *idle(void *a) { for (;;) sleep(1000); return a; }\n__attribute__((constructor)) static void start(void) { pthread_t t; pthread_create(&t, 0, idle, 0); }\n' >"$tmp/thread.c"
+gcc -O2 -shared -fPIC -o "$tmp/thread.so" "$tmp/thread.c" -lpthread
+
+endpoint=""
+if /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null; then
+  mkdir -p "$tmp/sink"
+  /usr/bin/python3 "$src/tests/integration/autoinstr_otlp_sink.py" "$src/proto" "$tmp/sink" >/dev/null 2>&1 &
+  sink_pid=$!
+  for _ in $(seq 1 100); do [ -s "$tmp/sink/port" ] && break; sleep 0.1; done
+  endpoint="http://127.0.0.1:$(cat "$tmp/sink/port")"
+fi
+
+mkdir -p "$tmp/www" "$tmp/logs" "$tmp/temp"
+head -c 100 /dev/zero | tr '\0' 'x' >"$tmp/www/index.html"
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+cat >"$tmp/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+user root;
+pid $tmp/nginx.pid;
+error_log $tmp/logs/error.log error;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/temp/body;
+  proxy_temp_path $tmp/temp/proxy;
+  fastcgi_temp_path $tmp/temp/fastcgi;
+  uwsgi_temp_path $tmp/temp/uwsgi;
+  scgi_temp_path $tmp/temp/scgi;
+  sendfile on;
+  keepalive_requests 1000000;
+  server { listen 127.0.0.1:$port; root $tmp/www; }
+}
+CONF
+
+config_env() { # the environment of one configuration, into the array E
+  case $1 in
+    plain) E=(OTELC_BENCH=plain) ;;
+    thread) E=(LD_PRELOAD="$tmp/thread.so") ;;
+    off) E=(LD_PRELOAD="$shim" OTELC_AUTOINSTR=off) ;;
+    none) E=(LD_PRELOAD="$shim" OTEL_METRICS_EXPORTER=none) ;;
+    full)
+      if [ -n "$endpoint" ]; then E=(LD_PRELOAD="$shim" OTEL_EXPORTER_OTLP_ENDPOINT="$endpoint" OTEL_METRIC_EXPORT_INTERVAL=5000)
+      else E=(LD_PRELOAD="$shim" OTEL_METRICS_EXPORTER=none); fi ;;
+    *) echo "unknown configuration $1" >&2; exit 2 ;;
+  esac
+}
+
+hz=$(getconf CLK_TCK)
+n=${#configs[@]}
+echo "nginx (one process), 100-byte file, wrk -t1 -c32 -d${duration}s keep-alive; $rounds rounds, order rotated"
+for r in $(seq 0 $((rounds - 1))); do
+  for i in $(seq 0 $((n - 1))); do
+    c=${configs[$(((i + r) % n))]}
+    config_env "$c"
+    env "${E[@]}" "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/logs/error.log" 2>/dev/null &
+    nginx_pid=$!
+    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+    wrk -t1 -c32 -d1s "http://127.0.0.1:$port/index.html" >/dev/null # warm-up (and the shim's thread starts)
+    read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$nginx_pid/stat")
+    out=$(wrk -t1 -c32 -d"${duration}s" "http://127.0.0.1:$port/index.html")
+    read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$nginx_pid/stat")
+    kill -QUIT "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+    awk -v r="$r" -v c="$c" -v rps="$rps" -v n="$reqs" -v hz="$hz" -v u=$((u1 - u0)) -v s=$((s1 - s0)) \
+      'BEGIN {k = 1e6 / hz / n; printf "%d %s %.0f %.3f %.3f\n", r, c, rps, u * k, s * k}' | tee -a "$tmp/rows"
+  done
+done
+/usr/bin/python3 - "$tmp/rows" <<'PY'
+import collections, statistics as st, sys
+rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+by, order = collections.defaultdict(dict), []
+for r, c, *v in rows:
+    by[int(r)][c] = tuple(map(float, v))
+    if c not in order: order.append(c)
+print("%-7s %9s %8s %8s %8s | %12s %9s %12s" % ("config", "req/s", "user", "sys", "CPU us", "vs plain", "slower in", "CPU added"))
+for c in order:
+    v = [by[r][c] for r in by if c in by[r]]
+    pairs = [(by[r][c], by[r]["plain"]) for r in by if c in by[r] and "plain" in by[r]]
+    ratio = st.median(a[0] / b[0] for a, b in pairs) - 1 if pairs else 0
+    slower = sum(1 for a, b in pairs if a[0] < b[0])
+    dcpu = st.median((a[1] + a[2]) - (b[1] + b[2]) for a, b in pairs) if pairs else 0
+    print("%-7s %9.0f %8.2f %8.2f %8.2f | %+11.2f%% %4d/%-4d %+9.2f us" % (c, st.median(x[0] for x in v),
+          st.median(x[1] for x in v), st.median(x[2] for x in v), st.median(x[1] + x[2] for x in v),
+          ratio * 100, slower, len(pairs), dcpu))
+PY
