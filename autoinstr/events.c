@@ -19,14 +19,13 @@ typedef struct ring_cell {
 
 #define RING_MASK (PRELOAD_RING_SIZE - 1)
 
-static _Atomic(ring_cell *) g_cells;
-static _Atomic uint64_t g_enqueue; /* next position producers claim */
+static _Atomic int64_t g_active[SNIFF_METHOD_COUNT][2][PRELOAD_PORT_SLOTS] PRELOAD_HOT_DATA;
+static _Atomic bool g_touched[SNIFF_METHOD_COUNT][2][PRELOAD_PORT_SLOTS] PRELOAD_HOT_DATA;
+static _Atomic(ring_cell *) g_cells PRELOAD_HOT_DATA;
+static _Atomic uint64_t g_enqueue PRELOAD_HOT_DATA; /* next position producers claim */
 static uint64_t g_dequeue;         /* next position the consumer reads (consumer only) */
 static _Atomic uint64_t g_dropped;
 static _Atomic uint32_t g_futex;
-
-static _Atomic int64_t g_active[SNIFF_METHOD_COUNT][2][PRELOAD_PORT_SLOTS];
-static _Atomic bool g_touched[SNIFF_METHOD_COUNT][2][PRELOAD_PORT_SLOTS];
 
 static void cells_init(ring_cell *cells) {
   for (uint64_t i = 0; i < PRELOAD_RING_SIZE; i++) atomic_store_explicit(&cells[i].seq, i, memory_order_relaxed);
@@ -51,7 +50,7 @@ static void futex_wake_one(void) {
   syscall(SYS_futex, &g_futex, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-bool events_push(const sniff_event *ev) {
+PRELOAD_HOT bool events_push(const sniff_event *ev) {
   ring_cell *cells = atomic_load_explicit(&g_cells, memory_order_acquire);
   if (!cells) {
     atomic_fetch_add_explicit(&g_dropped, 1, memory_order_relaxed);
@@ -115,7 +114,7 @@ int events_wait(int timeout_ms) {
 
 void events_wake(void) { futex_wake_one(); }
 
-void events_active_add(uint8_t method, uint8_t scheme, uint8_t port_slot, int delta) {
+PRELOAD_HOT void events_active_add(uint8_t method, uint8_t scheme, uint8_t port_slot, int delta) {
   if (method >= SNIFF_METHOD_COUNT || scheme > 1 || port_slot >= PRELOAD_PORT_SLOTS) return;
   atomic_fetch_add_explicit(&g_active[method][scheme][port_slot], delta, memory_order_relaxed);
   if (!atomic_load_explicit(&g_touched[method][scheme][port_slot], memory_order_relaxed))

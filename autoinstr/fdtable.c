@@ -93,7 +93,7 @@ preload_conn *fdt_take(int fd) {
   return atomic_exchange_explicit(&preload_fd_conn[fd], NULL, memory_order_acq_rel);
 }
 
-uint32_t fdt_listen_get(int fd) {
+PRELOAD_HOT uint32_t fdt_listen_get(int fd) {
   if ((unsigned)fd >= PRELOAD_MAX_LISTEN_FD) return 0;
   return atomic_load_explicit(&g_listen[fd], memory_order_relaxed);
 }

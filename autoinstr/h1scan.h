@@ -150,7 +150,7 @@ static const uint8_t h1scan_first_byte[256] = {
 
 /* One header line [p, e) (e: its CR, followed by its LF; e > p) whose first byte's class is fb (not 0): false
  * when the head is not simple. */
-static inline bool h1scan_field(const uint8_t *p, const uint8_t *e, int fb, bool request, h1scan_head *out) {
+static inline __attribute__((hot)) bool h1scan_field(const uint8_t *p, const uint8_t *e, int fb, bool request, h1scan_head *out) {
   size_t n = (size_t)(e - p);
   switch (fb) {
   case H1SCAN_FB_C: /* content-length */
@@ -208,12 +208,12 @@ static inline __attribute__((always_inline)) bool h1scan_head_of(const uint8_t *
 
 /* A simple request head at the start of data: "METHOD /target HTTP/1.x" CRLF, header lines, CRLF. The method
  * is whatever precedes the first SP (its bytes are not checked: the caller maps unknown methods to _OTHER). */
-static inline bool h1scan_request(const uint8_t *data, size_t len, h1scan_head *out) {
+static inline __attribute__((hot)) bool h1scan_request(const uint8_t *data, size_t len, h1scan_head *out) {
   return h1scan_head_of(data, len, true, out);
 }
 
 /* A simple response head at the start of data: "HTTP/1.x NNN[ reason]" CRLF, header lines, CRLF. */
-static inline bool h1scan_response(const uint8_t *data, size_t len, h1scan_head *out) {
+static inline __attribute__((hot)) bool h1scan_response(const uint8_t *data, size_t len, h1scan_head *out) {
   if (len < 16 || data[0] != 'H') return false; /* a cheap no for body bytes */
   return h1scan_head_of(data, len, false, out);
 }

@@ -73,7 +73,7 @@ static struct {
   void (*_Exit)(int) __attribute__((noreturn));
   int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
   int (*pthread_cancel)(pthread_t);
-} real;
+} real PRELOAD_HOT_DATA;
 
 typedef struct ssl_st SSL;
 typedef int (*ssl_rw_fn)(SSL *, void *, int);
@@ -94,7 +94,7 @@ static pid_t g_pid;
 
 #define RESOLVE(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
 
-static void resolve_real(void) {
+PRELOAD_COLD static void resolve_real(void) {
   RESOLVE(accept);
   RESOLVE(accept4);
   RESOLVE(read);
@@ -147,7 +147,7 @@ static void *resolve_ssl(void *_Atomic *slot, const char *name) {
  * timers, POSIX AIO — are not seen; one of them cancelling the main thread while it blocks in a read is the
  * one case that would differ, and it would be noticed at the main thread's next cancellation point.) */
 
-static _Atomic bool g_cancel_possible; /* libc's wrappers from now on */
+static _Atomic bool g_cancel_possible PRELOAD_HOT_DATA; /* libc's wrappers from now on */
 
 #if defined(__x86_64__)
 #define HAVE_RAW_SYSCALL 1
@@ -219,7 +219,7 @@ static inline long sys_result(long r) {
 /* ---- helpers ------------------------------------------------------------------------------------------ */
 
 /* Enters c's sniffer; false when the shim must stay out (re-entered, another thread inside, disabled). */
-static bool conn_begin(preload_conn *c) {
+PRELOAD_HOT static bool conn_begin(preload_conn *c) {
   if (t_in_shim || !fdt_conn_enter(c)) return false;
   t_in_shim = 1;
   if (UNLIKELY(!atomic_load_explicit(&preload_enabled, memory_order_relaxed))) {
@@ -230,7 +230,7 @@ static bool conn_begin(preload_conn *c) {
   return true;
 }
 
-static void conn_end(preload_conn *c) {
+PRELOAD_HOT static void conn_end(preload_conn *c) {
   t_in_shim = 0;
   fdt_conn_leave(c);
 }
@@ -302,7 +302,7 @@ static void track_accepted(int lfd, int fd) {
 }
 
 /* After a read-like call on a watched fd: r bytes were read into iov (or the peer closed/reset). */
-static void after_read(preload_conn *c, const struct iovec *iov, int iovcnt, size_t asked, ssize_t r, int err,
+PRELOAD_HOT static void after_read(preload_conn *c, const struct iovec *iov, int iovcnt, size_t asked, ssize_t r, int err,
                        int flags) {
   if (flags & MSG_PEEK) return;
   if (r < 0 && err != ECONNRESET) return;
@@ -323,7 +323,7 @@ static void after_read(preload_conn *c, const struct iovec *iov, int iovcnt, siz
   conn_end(c);
 }
 
-static void after_write(preload_conn *c, const struct iovec *iov, int iovcnt, ssize_t r) {
+PRELOAD_HOT static void after_write(preload_conn *c, const struct iovec *iov, int iovcnt, ssize_t r) {
   if (r <= 0 || !conn_begin(c)) return;
   size_t left = (size_t)r;
   for (int i = 0; i < iovcnt && left > 0; i++) {
@@ -336,29 +336,29 @@ static void after_write(preload_conn *c, const struct iovec *iov, int iovcnt, ss
 
 /* The interposers' side: called right after the real call on a watched fd; the call's errno is read here and
  * left as it was for the host. */
-static void observe_read(preload_conn *c, const struct iovec *iov, int iovcnt, size_t asked, ssize_t r, int flags) {
+PRELOAD_HOT static void observe_read(preload_conn *c, const struct iovec *iov, int iovcnt, size_t asked, ssize_t r, int flags) {
   int err = errno;
   after_read(c, iov, iovcnt, asked, r, err, flags);
   errno = err;
 }
 
-static void observe_read1(preload_conn *c, void *buf, size_t n, ssize_t r, int flags) {
+PRELOAD_HOT static void observe_read1(preload_conn *c, void *buf, size_t n, ssize_t r, int flags) {
   struct iovec v = {buf, n};
   observe_read(c, &v, 1, n, r, flags);
 }
 
-static void observe_write(preload_conn *c, const struct iovec *iov, int iovcnt, ssize_t r) {
+PRELOAD_HOT static void observe_write(preload_conn *c, const struct iovec *iov, int iovcnt, ssize_t r) {
   int err = errno;
   after_write(c, iov, iovcnt, r);
   errno = err;
 }
 
-static void observe_write1(preload_conn *c, const void *buf, size_t n, ssize_t r) {
+PRELOAD_HOT static void observe_write1(preload_conn *c, const void *buf, size_t n, ssize_t r) {
   struct iovec v = {(void *)buf, n};
   observe_write(c, &v, 1, r);
 }
 
-static size_t iov_total(const struct iovec *iov, int n) {
+PRELOAD_HOT static size_t iov_total(const struct iovec *iov, int n) {
   size_t t = 0;
   for (int i = 0; i < n; i++) t += iov[i].iov_len;
   return t;
@@ -388,7 +388,7 @@ EXPORT int accept4(int lfd, struct sockaddr *addr, socklen_t *len, int flags) {
 
 /* ---- reading ------------------------------------------------------------------------------------------ */
 
-EXPORT ssize_t read(int fd, void *buf, size_t n) {
+PRELOAD_HOT EXPORT ssize_t read(int fd, void *buf, size_t n) {
   ssize_t r = direct_syscalls() || !real.read ? SYS3(SYS_read, fd, buf, n) : real.read(fd, buf, n);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -397,7 +397,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t n) {
   return r;
 }
 
-EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
+PRELOAD_HOT EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
   ssize_t r = direct_syscalls() || !real.readv ? SYS3(SYS_readv, fd, iov, iovcnt) : real.readv(fd, iov, iovcnt);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -406,7 +406,7 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
   return r;
 }
 
-EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
+PRELOAD_HOT EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
   ssize_t r = direct_syscalls() || !real.recv ? SYS6(SYS_recvfrom, fd, buf, n, flags, NULL, NULL)
                                               : real.recv(fd, buf, n, flags);
   preload_conn *c = fdt_get(fd);
@@ -416,7 +416,7 @@ EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
   return r;
 }
 
-EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *alen) {
+PRELOAD_HOT EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *alen) {
   ssize_t r = direct_syscalls() || !real.recvfrom ? SYS6(SYS_recvfrom, fd, buf, n, flags, addr, alen)
                                                   : real.recvfrom(fd, buf, n, flags, addr, alen);
   preload_conn *c = fdt_get(fd);
@@ -426,7 +426,7 @@ EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr 
   return r;
 }
 
-EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
+PRELOAD_HOT EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
   ssize_t r = direct_syscalls() || !real.recvmsg ? SYS3(SYS_recvmsg, fd, msg, flags) : real.recvmsg(fd, msg, flags);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -438,7 +438,7 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
 
 /* ---- writing ------------------------------------------------------------------------------------------ */
 
-EXPORT ssize_t write(int fd, const void *buf, size_t n) {
+PRELOAD_HOT EXPORT ssize_t write(int fd, const void *buf, size_t n) {
   ssize_t r = direct_syscalls() || !real.write ? SYS3(SYS_write, fd, buf, n) : real.write(fd, buf, n);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -447,7 +447,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n) {
   return r;
 }
 
-EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
+PRELOAD_HOT EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
   ssize_t r = direct_syscalls() || !real.writev ? SYS3(SYS_writev, fd, iov, iovcnt) : real.writev(fd, iov, iovcnt);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -456,7 +456,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
   return r;
 }
 
-EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
+PRELOAD_HOT EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
   ssize_t r = direct_syscalls() || !real.send ? SYS6(SYS_sendto, fd, buf, n, flags, NULL, 0)
                                               : real.send(fd, buf, n, flags);
   preload_conn *c = fdt_get(fd);
@@ -466,7 +466,7 @@ EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
   return r;
 }
 
-EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen) {
+PRELOAD_HOT EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen) {
   ssize_t r = direct_syscalls() || !real.sendto ? SYS6(SYS_sendto, fd, buf, n, flags, addr, alen)
                                                 : real.sendto(fd, buf, n, flags, addr, alen);
   preload_conn *c = fdt_get(fd);
@@ -476,7 +476,7 @@ EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct
   return r;
 }
 
-EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+PRELOAD_HOT EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
   ssize_t r = direct_syscalls() || !real.sendmsg ? SYS3(SYS_sendmsg, fd, msg, flags) : real.sendmsg(fd, msg, flags);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -485,7 +485,7 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
   return r;
 }
 
-static void after_sendfile(int out_fd, ssize_t r) {
+PRELOAD_HOT static void after_sendfile(int out_fd, ssize_t r) {
   preload_conn *c = fdt_get(out_fd);
   if (UNLIKELY(c != NULL) && r > 0) {
     int e = errno;
@@ -497,14 +497,14 @@ static void after_sendfile(int out_fd, ssize_t r) {
   }
 }
 
-EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count) {
+PRELOAD_HOT EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count) {
   ssize_t r = real.sendfile ? real.sendfile(out_fd, in_fd, offset, count)
                             : syscall(SYS_sendfile, out_fd, in_fd, offset, count);
   after_sendfile(out_fd, r);
   return r;
 }
 
-EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count) {
+PRELOAD_HOT EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count) {
   ssize_t r = real.sendfile64 ? real.sendfile64(out_fd, in_fd, offset, count)
                               : syscall(SYS_sendfile, out_fd, in_fd, offset, count);
   after_sendfile(out_fd, r);
@@ -513,7 +513,7 @@ EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count) 
 
 /* ---- closing, duplicating ----------------------------------------------------------------------------- */
 
-EXPORT int close(int fd) {
+PRELOAD_HOT EXPORT int close(int fd) {
   if (UNLIKELY(fdt_get(fd) != NULL) || UNLIKELY(fdt_listen_get(fd) != 0)) {
     int e = errno;
     forget_fd(fd); /* before the real close: afterwards the number may already belong to someone else */
@@ -572,7 +572,7 @@ EXPORT int dup3(int oldfd, int newfd, int flags) {
  * of close(); a close the shim does not see would leave the connection's last exchange unreported. Every
  * other number goes straight through. Six arguments are forwarded whatever the caller passed, as glibc's own
  * syscall() reads them. */
-EXPORT long syscall(long number, ...) {
+PRELOAD_HOT EXPORT long syscall(long number, ...) {
   va_list ap;
   va_start(ap, number);
   long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
@@ -589,7 +589,7 @@ EXPORT long syscall(long number, ...) {
 
 /* ---- fork --------------------------------------------------------------------------------------------- */
 
-static void fork_child(void) {
+PRELOAD_COLD static void fork_child(void) {
   pid_t me = getpid();
   if (me == g_pid) return; /* already done (pthread_atfork and the fork wrapper both call this) */
   g_pid = me;
@@ -725,7 +725,7 @@ static void finish_conn(preload_conn *c) {
 
 /* The process is leaving: finish the open connections and export what this process recorded, within
  * timeout_ms. Only in the process that owns the recording thread (not in a vfork child sharing its memory). */
-static void exit_flush(int timeout_ms) {
+PRELOAD_COLD static void exit_flush(int timeout_ms) {
   if (getpid() != g_pid || !atomic_load_explicit(&preload_enabled, memory_order_relaxed)) return;
   if (!preload_metrics_running()) return;
   int e = errno;

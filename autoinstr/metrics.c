@@ -36,10 +36,10 @@ const double preload_duration_bounds[14] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1
 
 enum { ST_IDLE = 0, ST_STARTING, ST_RUNNING, ST_FAILED };
 
-_Atomic bool preload_enabled;
+_Atomic bool preload_enabled PRELOAD_HOT_DATA;
 __thread bool preload_shim_thread __attribute__((tls_model("initial-exec")));
 
-static _Atomic int g_state;
+static _Atomic int g_state PRELOAD_HOT_DATA;
 static _Atomic bool g_stop;
 static pthread_t g_thread;
 static _Atomic int g_thread_done;
@@ -267,11 +267,11 @@ static void start_thread(void) {
 
 /* ---- the sink --------------------------------------------------------------------------------------- */
 
-static void sink_done(void *user, const sniff_event *ev) {
+PRELOAD_HOT static void sink_done(void *user, const sniff_event *ev) {
   if (atomic_load_explicit(&g_state, memory_order_relaxed) == ST_RUNNING) events_push(ev);
 }
 
-static void sink_active(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot, int delta) {
+PRELOAD_HOT static void sink_active(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot, int delta) {
   if (delta > 0 && atomic_load_explicit(&g_state, memory_order_relaxed) == ST_IDLE) {
     int expected = ST_IDLE;
     if (atomic_compare_exchange_strong(&g_state, &expected, ST_STARTING)) start_thread();
@@ -282,7 +282,7 @@ static void sink_active(void *user, uint8_t method, uint8_t scheme, uint8_t port
 /* CLOCK_MONOTONIC through the vDSO (~20 ns): read twice per exchange, when its first request byte is read and
  * when its last response byte is written. CLOCK_MONOTONIC_COARSE would be cheaper but ticks every 4 ms
  * (HZ=250), coarser than the first duration bucket (5 ms). */
-static int64_t sink_clock(void *user) {
+PRELOAD_HOT static int64_t sink_clock(void *user) {
   (void)user;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -80,7 +80,7 @@ static bool match_one(const char *tmpl, const char *path, size_t n) {
   }
 }
 
-int preload_routes_match(const preload_routes *r, const char *target, size_t target_len) {
+__attribute__((hot)) int preload_routes_match(const preload_routes *r, const char *target, size_t target_len) {
   if (!r || r->n == 0) return -1;
   const char *path;
   size_t n;

@@ -40,7 +40,7 @@ const char *sniff_method_name(int method) {
 
 const char *sniff_error_name(int error) { return error > 0 && error < SNIFF_ERR_COUNT ? k_errors[error] : NULL; }
 
-int sniff_method_of(const char *m, size_t n) {
+PRELOAD_HOT int sniff_method_of(const char *m, size_t n) {
   /* methods are case-sensitive (RFC 9110 §9.1) */
   switch (n) {
   case 3:
@@ -70,27 +70,27 @@ int sniff_method_of(const char *m, size_t n) {
 
 /* The time of the current call: read from the sink's clock the first time it is needed in a call that was
  * given SNIFF_CLOCK. */
-static int64_t now_of(sniff_conn *c) {
+PRELOAD_HOT static int64_t now_of(sniff_conn *c) {
   if (c->now == SNIFF_CLOCK) c->now = c->sink && c->sink->clock ? c->sink->clock(c->sink->user) : 0;
   return c->now;
 }
 
 /* ---- the request ring ------------------------------------------------------------------------------- */
 
-static sniff_req *slot(sniff_conn *c, uint64_t seq) { return &c->q[seq % SNIFF_MAX_PENDING]; }
+PRELOAD_HOT static sniff_req *slot(sniff_conn *c, uint64_t seq) { return &c->q[seq % SNIFF_MAX_PENDING]; }
 
 /* The entry of the request being read, or NULL when there is none or it was already answered. */
-static sniff_req *reading(sniff_conn *c) {
+PRELOAD_HOT static sniff_req *reading(sniff_conn *c) {
   if (!c->req_open || c->cur_req < c->resp_seq) return NULL;
   return slot(c, c->cur_req);
 }
 
-static void active(sniff_conn *c, sniff_req *r, int delta) {
+PRELOAD_HOT static void active(sniff_conn *c, sniff_req *r, int delta) {
   if (c->sink && c->sink->active) c->sink->active(c->sink->user, r->method, c->scheme, c->port_slot, delta);
 }
 
 /* Reports the oldest open entry and removes it from the ring. */
-static void finish_front(sniff_conn *c, uint16_t status, uint64_t resp_body, int error) {
+PRELOAD_HOT static void finish_front(sniff_conn *c, uint16_t status, uint64_t resp_body, int error) {
   sniff_req *r = slot(c, c->resp_seq);
   int64_t now = now_of(c);
   sniff_event ev = {
@@ -134,7 +134,7 @@ void sniff_stop_now(sniff_conn *c, sniff_stop why) {
 /* ---- what happens in a request, whichever way it was read ------------------------------------------- */
 
 /* A request message begins (its first byte). -1: more than SNIFF_MAX_PENDING open (c->stop says so). */
-static int on_req_begin(sniff_conn *c) {
+PRELOAD_HOT static int on_req_begin(sniff_conn *c) {
   if (c->req_seq - c->resp_seq >= SNIFF_MAX_PENDING) {
     c->stop = SNIFF_STOP_UNEXPECTED;
     return -1;
@@ -147,7 +147,7 @@ static int on_req_begin(sniff_conn *c) {
 }
 
 /* Its request line. -1 for CONNECT: a tunnel follows (c->stop says so). */
-static int on_req_line(sniff_conn *c, int method, const char *target, size_t target_len, int version) {
+PRELOAD_HOT static int on_req_line(sniff_conn *c, int method, const char *target, size_t target_len, int version) {
   sniff_req *r = reading(c);
   if (!r) return 0;
   r->method = (uint8_t)method;
@@ -162,12 +162,12 @@ static int on_req_line(sniff_conn *c, int method, const char *target, size_t tar
   return 0;
 }
 
-static void on_req_body(sniff_conn *c, size_t len) {
+PRELOAD_HOT static void on_req_body(sniff_conn *c, size_t len) {
   sniff_req *r = reading(c);
   if (r) r->body += len;
 }
 
-static void on_req_complete(sniff_conn *c) {
+PRELOAD_HOT static void on_req_complete(sniff_conn *c) {
   sniff_req *r = reading(c);
   if (r) r->complete = true;
   c->req_open = false;
@@ -176,7 +176,7 @@ static void on_req_complete(sniff_conn *c) {
 /* ---- what happens in a response ------------------------------------------------------------------------ */
 
 /* A response begins. -1: nobody asked for it (c->stop says so). */
-static int on_resp_begin(sniff_conn *c) {
+PRELOAD_HOT static int on_resp_begin(sniff_conn *c) {
   if (c->resp_seq >= c->req_seq) { /* a response nobody asked for: not a protocol we understand */
     c->stop = SNIFF_STOP_UNEXPECTED;
     return -1;
@@ -187,10 +187,10 @@ static int on_resp_begin(sniff_conn *c) {
 }
 
 /* A final response to HEAD has no body whatever its framing headers say (1xx/204/304: the parser knows). */
-static bool resp_to_head(sniff_conn *c) { return c->status >= 200 && slot(c, c->resp_seq)->method == SNIFF_HEAD; }
+PRELOAD_HOT static bool resp_to_head(sniff_conn *c) { return c->status >= 200 && slot(c, c->resp_seq)->method == SNIFF_HEAD; }
 
 /* The response is complete. WIRE_H1_PAUSE after a 101: HTTP ends here (c->resp_stop is set). */
-static int on_resp_complete(sniff_conn *c) {
+PRELOAD_HOT static int on_resp_complete(sniff_conn *c) {
   if (c->status == 101) { /* switching protocols: the exchange ends here, and so does HTTP/1 */
     finish_front(c, 101, 0, SNIFF_ERR_NONE);
     c->resp_stop = true;
@@ -201,6 +201,7 @@ static int on_resp_complete(sniff_conn *c) {
   if (c->upgrade_asked) { /* the server refused the upgrade: the request stream is HTTP again */
     c->upgrade_asked = false;
     wire_h1_resume(&c->req);
+    c->req_in_msg = wire_h1_in_message(&c->req);
   }
   return 0;
 }
@@ -264,7 +265,7 @@ static const wire_h1_callbacks k_resp_cb = {
 
 /* At a request boundary: takes a simple head whole in data. Returns the bytes taken (its body, if any, is
  * then counted through req_left), 0 when the wire parser must take over, -1 when the connection stopped. */
-static ssize_t fast_request(sniff_conn *c, const uint8_t *data, size_t len) {
+PRELOAD_HOT static ssize_t fast_request(sniff_conn *c, const uint8_t *data, size_t len) {
   h1scan_head h;
   if (!h1scan_request(data, len, &h)) return 0;
   int method = sniff_method_of(h.method, h.method_len);
@@ -282,7 +283,7 @@ static ssize_t fast_request(sniff_conn *c, const uint8_t *data, size_t len) {
 /* At a response boundary: takes a simple final response head whole in data. Returns the bytes taken (its
  * body, if any, is then counted through resp_left) or 0 when the wire parser must take over: interim (1xx)
  * responses, bodies delimited by the close, a response nobody asked for. */
-static size_t fast_response(sniff_conn *c, const uint8_t *data, size_t len) {
+PRELOAD_HOT static size_t fast_response(sniff_conn *c, const uint8_t *data, size_t len) {
   if (c->resp_seq >= c->req_seq) return 0; /* unasked: the wire parser's on_resp_begin stops the connection */
   h1scan_head h;
   if (!h1scan_response(data, len, &h) || h.status < 200) return 0;
@@ -296,7 +297,7 @@ static size_t fast_response(sniff_conn *c, const uint8_t *data, size_t len) {
 }
 
 /* Counts up to len bytes of a fast-path request body; returns how many were body. */
-static size_t fast_req_body(sniff_conn *c, size_t len) {
+PRELOAD_HOT static size_t fast_req_body(sniff_conn *c, size_t len) {
   size_t n = len < c->req_left ? len : (size_t)c->req_left;
   on_req_body(c, n);
   c->req_left -= n;
@@ -304,7 +305,7 @@ static size_t fast_req_body(sniff_conn *c, size_t len) {
   return n;
 }
 
-static uint64_t fast_resp_body(sniff_conn *c, uint64_t len) {
+PRELOAD_HOT static uint64_t fast_resp_body(sniff_conn *c, uint64_t len) {
   uint64_t n = len < c->resp_left ? len : c->resp_left;
   c->resp_body += n;
   c->resp_left -= n;
@@ -327,6 +328,8 @@ void sniff_init(sniff_conn *c, const sniff_sink *sink, const preload_routes *rou
   wire_h1_config rs = {.kind = WIRE_H1_RESPONSE, .max_head_bytes = 1 << 20, .max_headers = 1000};
   wire_h1_parser_init(&c->req, &rq, &k_req_cb, c, c->req_win, sizeof c->req_win);
   wire_h1_parser_init(&c->resp, &rs, &k_resp_cb, c, c->resp_win, sizeof c->resp_win);
+  c->req_in_msg = wire_h1_in_message(&c->req);
+  c->resp_in_msg = wire_h1_in_message(&c->resp);
 }
 
 /* Follows the first bytes of the stream against the HTTP/2 preface. */
@@ -343,7 +346,7 @@ static size_t track_preface(sniff_conn *c, const uint8_t *data, size_t len) {
   return used;
 }
 
-static void feed_request(sniff_conn *c, const uint8_t *data, size_t len) {
+PRELOAD_HOT static void feed_request(sniff_conn *c, const uint8_t *data, size_t len) {
   if (c->req_lost) return;
   if (c->preface < H2_PREFACE_LEN) {
     uint8_t held = c->preface; /* bytes of a possible preface read before, not parsed yet */
@@ -368,7 +371,7 @@ static void feed_request(sniff_conn *c, const uint8_t *data, size_t len) {
       continue;
     }
     /* the wire parser is idle between messages (after the peer's EOF it may hold an error: its turn) */
-    if (c->fast_off || c->peer_eof || wire_h1_in_message(&c->req)) break;
+    if (c->fast_off || c->peer_eof || c->req_in_msg) break;
     ssize_t k = fast_request(c, data, len);
     if (k < 0) return;
     if (k == 0) break;
@@ -378,6 +381,7 @@ static void feed_request(sniff_conn *c, const uint8_t *data, size_t len) {
   if (len == 0) return;
   wire_err err;
   ssize_t n = wire_h1_parse(&c->req, data, len, &err);
+  c->req_in_msg = wire_h1_in_message(&c->req);
   if (n < 0) {
     bool h2 = c->preface > 0 && c->preface != PREFACE_NO;
     sniff_stop_now(c, h2 ? SNIFF_STOP_HTTP2 : c->stop ? (sniff_stop)c->stop : SNIFF_STOP_PARSE);
@@ -389,7 +393,7 @@ static void feed_request(sniff_conn *c, const uint8_t *data, size_t len) {
   }
 }
 
-static void feed_response(sniff_conn *c, const uint8_t *data, size_t len) {
+PRELOAD_HOT static void feed_response(sniff_conn *c, const uint8_t *data, size_t len) {
   while (len > 0) {
     if (c->resp_left) {
       size_t n = (size_t)fast_resp_body(c, len);
@@ -397,7 +401,7 @@ static void feed_response(sniff_conn *c, const uint8_t *data, size_t len) {
       len -= n;
       continue;
     }
-    if (c->fast_off || wire_h1_in_message(&c->resp)) break;
+    if (c->fast_off || c->resp_in_msg) break;
     size_t k = fast_response(c, data, len);
     if (k == 0) break;
     data += k;
@@ -407,6 +411,7 @@ static void feed_response(sniff_conn *c, const uint8_t *data, size_t len) {
   wire_err err;
   c->resp_stop = false;
   ssize_t n = wire_h1_parse(&c->resp, data, len, &err);
+  c->resp_in_msg = wire_h1_in_message(&c->resp);
   if (n < 0) sniff_stop_now(c, c->stop ? (sniff_stop)c->stop : SNIFF_STOP_PARSE);
   else if (c->resp_stop || wire_h1_upgraded(&c->resp)) sniff_stop_now(c, SNIFF_STOP_UPGRADE);
 }
@@ -430,10 +435,11 @@ void sniff_peer_closed(sniff_conn *c, int64_t now_ns) {
   if (c->mode == SNIFF_MODE_HTTP1 && !c->upgrade_asked) {
     wire_err err;
     (void)wire_h1_finish(&c->req, &err); /* inside a request: reported at the close */
+    c->req_in_msg = wire_h1_in_message(&c->req);
   }
 }
 
-void sniff_read(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns) {
+PRELOAD_HOT void sniff_read(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns) {
   if (c->mode == SNIFF_MODE_H2) { sniff_h2_read(c, data, len, false, now_ns); return; }
   if (len == 0) {
     sniff_peer_closed(c, now_ns);
@@ -472,7 +478,7 @@ void sniff_read_tls(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_
   feed_request(c, data, len);
 }
 
-void sniff_write(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns) {
+PRELOAD_HOT void sniff_write(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_ns) {
   if (len == 0) return;
   if (c->mode == SNIFF_MODE_H2) { sniff_h2_write(c, data, len, false, now_ns); return; }
   if (c->mode == SNIFF_MODE_NEW) { /* the server speaks first: HTTP/2's SETTINGS, or not HTTP */
@@ -496,7 +502,7 @@ void sniff_write_tls(sniff_conn *c, const uint8_t *data, size_t len, int64_t now
  * parser refuses them and the connection stops being watched, which is the right answer. */
 static const uint8_t k_zeros[4096];
 
-void sniff_write_opaque(sniff_conn *c, uint64_t len, int64_t now_ns) {
+PRELOAD_HOT void sniff_write_opaque(sniff_conn *c, uint64_t len, int64_t now_ns) {
   if (c->mode == SNIFF_MODE_H2) { sniff_h2_write_opaque(c, len, now_ns); return; }
   if (len == 0 || c->mode != SNIFF_MODE_HTTP1 || c->scheme == SNIFF_HTTPS) return;
   c->now = now_ns;
@@ -516,7 +522,10 @@ void sniff_shutdown_write(sniff_conn *c, int64_t now_ns) {
   c->now = now_ns;
   c->resp_stop = false;
   wire_err err;
-  if (wire_h1_body_until_close(&c->resp) && wire_h1_in_message(&c->resp)) (void)wire_h1_finish(&c->resp, &err);
+  if (wire_h1_body_until_close(&c->resp) && wire_h1_in_message(&c->resp)) {
+    (void)wire_h1_finish(&c->resp, &err);
+    c->resp_in_msg = wire_h1_in_message(&c->resp);
+  }
 }
 
 void sniff_close(sniff_conn *c, int64_t now_ns) {

@@ -34,6 +34,18 @@
 #include "autoinstr/routes.h"
 #include "wire/http1.h"
 
+/* Code layout: the functions an HTTP request passes through (the interposers, the sniffer's fast path, the
+ * event push) are marked PRELOAD_HOT, which makes GCC put them in .text.hot, grouped by the linker into a few
+ * contiguous pages; setup, fork, export and error paths may be marked PRELOAD_COLD (.text.unlikely). On a VM
+ * with page-table isolation the number of distinct pages a request touches between system calls costs more
+ * than the instructions (docs/performance.md, "Wall clock"). */
+#define PRELOAD_HOT __attribute__((hot))
+#define PRELOAD_COLD __attribute__((cold))
+/* The same for the small globals every request reads or writes (switches, the ring's indices, the active
+ * counters): one named input section, which the linker's .data.* rule places together inside .data, instead
+ * of scattered between the shim's large tables in .bss. */
+#define PRELOAD_HOT_DATA __attribute__((section(".data.otelc_preload_hot")))
+
 #define SNIFF_MAX_PENDING 8        /* requests read but not yet answered (pipelining depth) */
 #define SNIFF_REQ_WINDOW 2048      /* longest request line/header line that may arrive split across reads */
 #define SNIFF_RESP_WINDOW 1024     /* the same for response lines */
@@ -121,8 +133,9 @@ typedef struct sniff_req {
   bool counted;  /* counted in active requests */
 } sniff_req;
 
+/* Field order: what a whole-head exchange on the fast path reads and writes comes first (a few cache lines),
+ * the wire parsers and their line windows, touched only for heads the fast path leaves to them, last. */
 typedef struct sniff_conn {
-  wire_h1_parser req, resp;
   const sniff_sink *sink;
   const preload_routes *routes;
   sniff_req q[SNIFF_MAX_PENDING];
@@ -144,10 +157,14 @@ typedef struct sniff_conn {
   bool resp_stop;     /* set inside a response callback: stop after this feed */
   bool req_lost;      /* request bytes were discarded unseen: no new request is followed */
   bool fast_off;      /* never use the fast path (sniff_set_fast_path; tests and the fuzzer compare both) */
+  /* wire_h1_in_message() of req and resp as of the last wire call on each, so the fast path can tell the
+   * parser is idle without calling into the wire layer. */
+  bool req_in_msg, resp_in_msg;
   /* Body bytes still to come in a Content-Length body the fast path is counting (its wire parser then sits
    * idle between messages). */
   uint64_t req_left, resp_left;
   struct sniff_h2 *h2; /* SNIFF_MODE_H2: the HTTP/2 state (sniffer_h2.h), mapped while the mode lasts */
+  wire_h1_parser req, resp;
   char req_win[SNIFF_REQ_WINDOW];
   char resp_win[SNIFF_RESP_WINDOW];
 } sniff_conn;

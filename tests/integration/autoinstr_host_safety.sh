@@ -54,6 +54,39 @@ print(all(r), len(r))')
 [ "$res" = "True 5" ] || fail "errno/return values: $res"
 ok "errno and return values are preserved (EBADF, EAGAIN, EOF, double close)"
 
+# Another preload library after the shim (a tracer, a fault injector) still sees every call: the shim never
+# skips the next definition of recv/read with a direct system call when that definition is not libc's.
+cat >"$tmp/next.c" <<'CEOF'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
+static unsigned long calls;
+ssize_t recv(int fd, void *buf, size_t n, int flags) {
+  static ssize_t (*next)(int, void *, size_t, int);
+  if (!next) next = (ssize_t (*)(int, void *, size_t, int))dlsym(RTLD_NEXT, "recv");
+  calls++;
+  return next(fd, buf, n, flags);
+}
+__attribute__((destructor)) static void report(void) {
+  char line[64];
+  int len = snprintf(line, sizeof line, "next-recv-calls=%lu\n", calls);
+  if (write(2, line, (size_t)len) < 0) {}
+}
+CEOF
+gcc -shared -fPIC -O1 -o "$tmp/next.so" "$tmp/next.c" -ldl || fail "cannot build the test's preload library"
+out=$(env "${shim_env[@]}" LD_PRELOAD="$preload_list $tmp/next.so" $PY -c '
+import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+c = socket.create_connection(s.getsockname()); a, _ = s.accept()
+c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"); print(a.recv(100).startswith(b"GET"))
+a.close(); c.close(); s.close()' 2>&1)
+echo "$out" | grep -q '^True$' || fail "next preload library: $out"
+n=$(echo "$out" | sed -n 's/^next-recv-calls=//p')
+[ -n "$n" ] && [ "$n" -ge 1 ] || fail "the preload library after the shim saw no recv call: $out"
+ok "a preload library after the shim still sees the host's recv calls"
+
 # The shim's thread does not hold the host's files: once it runs (and its exporter has connected), a socket
 # the host closes is closed at once (the peer sees EOF), and a child forked then still has every fd its parent
 # opened (the fork handler drops only the shim's own export connection).
