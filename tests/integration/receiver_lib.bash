@@ -61,6 +61,19 @@ rl_free_port() {
   "$RL_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+# rl_hold_port PORT: keeps PORT bound but not listening, so that connections to it are refused and no other test
+# running in parallel can take it (a "free" port picked in advance is otherwise anyone's). Sets RL_HOLD_PID (also
+# stopped at exit); stop it with `kill $RL_HOLD_PID` before starting the server that is meant to own the port.
+rl_hold_port() {
+  "$RL_PY" -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", int(sys.argv[1])))
+print("held", flush=True); time.sleep(600)' "$1" >"$RL_TMP/hold.$1" 2>&1 &
+  RL_HOLD_PID=$!
+  RL_PIDS+=("$RL_HOLD_PID")
+  for _ in $(seq 1 50); do grep -q held "$RL_TMP/hold.$1" 2>/dev/null && return 0; sleep 0.1; done
+  rl_fail "could not hold port $1"
+}
+
 # rl_start_receiver NAME CONFIG [ARGS...]: starts otelc-receiver in the background (log in $RL_TMP/NAME.log);
 # sets RL_PID and stops the process at exit.
 rl_start_receiver() {

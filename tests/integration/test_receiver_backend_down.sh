@@ -49,6 +49,7 @@ service:
 EOF
 rl_write_sink_config "$RL_TMP/b.yaml" "$B_HTTP" "$B_TEL" "$RL_TMP/delivered.jsonl"
 
+rl_hold_port "$B_HTTP" # refused while the backend is down, and no test running in parallel can answer on it
 rl_start_receiver a "$RL_TMP/a.yaml"
 A_PID=$RL_PID
 rl_wait_port "$A_HTTP" 30 || rl_fail "receiver A is not listening"
@@ -92,6 +93,7 @@ if [[ $status != 200 ]]; then
 fi
 
 # Backend up: everything of phase 1 arrives.
+kill "$RL_HOLD_PID"; wait "$RL_HOLD_PID" 2>/dev/null || true
 rl_start_receiver b "$RL_TMP/b.yaml"
 rl_wait_port "$B_HTTP" 30 || rl_fail "backend B is not listening"
 got=0

@@ -52,7 +52,9 @@ service:
 EOF
 rl_write_sink_config "$RL_TMP/b.yaml" "$B_HTTP" "$B_TEL" "$RL_TMP/delivered.jsonl"
 
-# 1. A with the backend down: every push is accepted and queued on disk.
+# 1. A with the backend down: every push is accepted and queued on disk. The backend's port is held (bound, not
+# listening) so that A's sends are refused and no test running in parallel can answer on it.
+rl_hold_port "$B_HTTP"
 rl_start_receiver a1 "$RL_TMP/a.yaml"
 A_PID=$RL_PID
 rl_wait_port "$A_HTTP" 30 || rl_fail "receiver A is not listening"
@@ -68,6 +70,7 @@ a_status=$?
 [[ -n $(find "$RL_TMP/storage" -type f -size +0c | head -n 1) ]] || rl_fail "nothing was written to the storage directory"
 
 # 2. The backend comes up, A restarts on the same storage: everything is delivered.
+kill "$RL_HOLD_PID"; wait "$RL_HOLD_PID" 2>/dev/null || true
 rl_start_receiver b "$RL_TMP/b.yaml"
 rl_wait_port "$B_HTTP" 30 || rl_fail "backend B is not listening"
 rl_start_receiver a2 "$RL_TMP/a.yaml"
