@@ -1043,8 +1043,9 @@ int attr_engine_apply(attr_engine *e, otlp_kv ***attrs, size_t *n, bool commit, 
   return 1;
 }
 
-component_metrics *attr_engine_run_cow(attr_engine *e, const char *id, component_metrics *batch, attr_pass_fn pass,
-                                       void *processor, wire_err *err) {
+/* The copy-on-write pass (see attr_engine_consume): the batch to forward, or NULL (released, err prefixed). */
+static component_metrics *run_cow(attr_engine *e, const char *id, component_metrics *batch, attr_pass_fn pass,
+                                  void *processor, wire_err *err) {
   if (!metrics_exclusive(batch)) {
     attr_engine_begin_dry(e, batch);
     int rc = pass(processor, batch, false, err);
@@ -1061,4 +1062,21 @@ fail:
   wire_err_prefix(err, "%s: ", id);
   metrics_unref(batch);
   return NULL;
+}
+
+int attr_engine_consume(attr_engine *e, const char *id, component_metrics *batch, attr_pass_fn pass, void *processor,
+                        const component_consumer *next, wire_err *err) {
+  if (!metrics_request(batch, err)) {
+    if (metrics_has_raw(batch)) { /* the lazy decode failed (err says why) */
+      metrics_unref(batch);
+      return -1;
+    }
+  } else if (!(batch = run_cow(e, id, batch, pass, processor, err))) {
+    return -1;
+  }
+  if (!next->consume_metrics) {
+    metrics_unref(batch);
+    return 0;
+  }
+  return next->consume_metrics(next->ctx, batch, err);
 }

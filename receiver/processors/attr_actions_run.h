@@ -101,12 +101,14 @@ void attr_engine_begin_dry(attr_engine *e, const component_metrics *batch);
 /* One pass of a processor over a batch: returns >0 when it changed (commit) or would change (dry run)
  * something, 0 when not, -1 on error (err set). */
 typedef int (*attr_pass_fn)(void *processor, component_metrics *batch, bool commit, wire_err *err);
-/* Runs `pass` over `batch` with copy on write, the way the resource and attributes processors share: on a batch
- * other consumers also hold, a dry run first tells whether anything would change, and only then is the batch
- * made writable (a private copy); then the real pass runs and the point count is updated. Returns the batch to
- * forward, or NULL on error (the batch released, err prefixed with `id`). */
-component_metrics *attr_engine_run_cow(attr_engine *e, const char *id, component_metrics *batch, attr_pass_fn pass,
-                                       void *processor, wire_err *err);
+/* What the resource and attributes processors do with a batch: decode it if it is still in its received bytes,
+ * run `pass` over it with copy on write — on a batch other consumers also hold, a dry run first tells whether
+ * anything would change, and only then is the batch made writable (a private copy); then the real pass runs and
+ * the point count is updated — and hand it to `next` (released when there is no next). Returns what next
+ * returns, or -1 on error (the batch released, err prefixed with `id`). A batch without data is forwarded as it
+ * is. */
+int attr_engine_consume(attr_engine *e, const char *id, component_metrics *batch, attr_pass_fn pass, void *processor,
+                        const component_consumer *next, wire_err *err);
 
 /* Runs every action, in order, on the attribute list (*attrs, *n). Returns 1 when the list changed, 0 when no
  * action did anything, -1 when an allocation failed (err: WIRE_E_LIMIT when the batch's arena limit was reached,

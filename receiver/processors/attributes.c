@@ -246,29 +246,13 @@ static int run(attributes_processor *p, component_metrics *batch, bool commit, w
   return changed;
 }
 
-static int forward(attributes_processor *p, component_metrics *batch, wire_err *err) {
-  if (!p->next.consume_metrics) {
-    metrics_unref(batch);
-    return 0;
-  }
-  return p->next.consume_metrics(p->next.ctx, batch, err);
-}
-
 static int pass(void *processor, component_metrics *batch, bool commit, wire_err *err) {
   return run(processor, batch, commit, err);
 }
 
 static int attributes_consume(void *state, component_metrics *batch, wire_err *err) {
   attributes_processor *p = state;
-  if (!metrics_request(batch, err)) {
-    if (metrics_has_raw(batch)) { /* the lazy decode failed (err says why) */
-      metrics_unref(batch);
-      return -1;
-    }
-    return forward(p, batch, err);
-  }
-  if (!(batch = attr_engine_run_cow(p->engine, p->id, batch, pass, p, err))) return -1;
-  return forward(p, batch, err);
+  return attr_engine_consume(p->engine, p->id, batch, pass, p, &p->next, err);
 }
 
 static int attributes_start(void *state, wire_err *err) {
