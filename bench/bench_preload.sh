@@ -40,39 +40,11 @@ cleanup() {
 trap cleanup EXIT
 
 # Where the shim exports: the tests' OTLP sink when python3-protobuf is there, else nowhere (recording still runs).
+source "$(dirname "$0")/bench_nginx.bash"
+bench_start_sink
 export_env=(OTEL_METRICS_EXPORTER=none)
-if /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null; then
-  mkdir -p "$tmp/sink"
-  /usr/bin/python3 "$(dirname "$0")/../tests/integration/autoinstr_otlp_sink.py" "$(dirname "$0")/../proto" \
-    "$tmp/sink" >/dev/null 2>&1 &
-  sink_pid=$!
-  for _ in $(seq 1 100); do [ -s "$tmp/sink/port" ] && break; sleep 0.1; done
-  export_env=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$(cat "$tmp/sink/port")" OTEL_METRIC_EXPORT_INTERVAL=5000)
-fi
-
-mkdir -p "$tmp/www" "$tmp/logs" "$tmp/temp"
-head -c 100 /dev/zero | tr '\0' 'x' >"$tmp/www/index.html"
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$tmp/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes 1;
-user root;
-pid $tmp/nginx.pid;
-error_log $tmp/logs/error.log error;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/temp/body;
-  proxy_temp_path $tmp/temp/proxy;
-  fastcgi_temp_path $tmp/temp/fastcgi;
-  uwsgi_temp_path $tmp/temp/uwsgi;
-  scgi_temp_path $tmp/temp/scgi;
-  sendfile on;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$port; root $tmp/www; }
-}
-CONF
+[ -z "$sink_endpoint" ] || export_env=(OTEL_EXPORTER_OTLP_ENDPOINT="$sink_endpoint" OTEL_METRIC_EXPORT_INTERVAL=5000)
+bench_nginx_site on
 
 start_nginx() { # "" or the LD_PRELOAD value
   if [ -n "$1" ]; then

@@ -33,38 +33,10 @@ trap cleanup EXIT
 printf '#include <pthread.h>\n#include <unistd.h>\nstatic void *idle(void *a) { for (;;) sleep(1000); return a; }\n__attribute__((constructor)) static void start(void) { pthread_t t; pthread_create(&t, 0, idle, 0); }\n' >"$tmp/thread.c"
 gcc -O2 -shared -fPIC -o "$tmp/thread.so" "$tmp/thread.c" -lpthread
 
-endpoint=""
-if /usr/bin/python3 -c 'import google.protobuf' 2>/dev/null; then
-  mkdir -p "$tmp/sink"
-  /usr/bin/python3 "$src/tests/integration/autoinstr_otlp_sink.py" "$src/proto" "$tmp/sink" >/dev/null 2>&1 &
-  sink_pid=$!
-  for _ in $(seq 1 100); do [ -s "$tmp/sink/port" ] && break; sleep 0.1; done
-  endpoint="http://127.0.0.1:$(cat "$tmp/sink/port")"
-fi
-
-mkdir -p "$tmp/www" "$tmp/logs" "$tmp/temp"
-head -c 100 /dev/zero | tr '\0' 'x' >"$tmp/www/index.html"
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat >"$tmp/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-user root;
-pid $tmp/nginx.pid;
-error_log $tmp/logs/error.log error;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path $tmp/temp/body;
-  proxy_temp_path $tmp/temp/proxy;
-  fastcgi_temp_path $tmp/temp/fastcgi;
-  uwsgi_temp_path $tmp/temp/uwsgi;
-  scgi_temp_path $tmp/temp/scgi;
-  sendfile on;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$port; root $tmp/www; }
-}
-CONF
+source "$src/bench/bench_nginx.bash"
+bench_start_sink
+endpoint=$sink_endpoint
+bench_nginx_site off
 
 config_env() { # the environment of one configuration, into the array E
   case $1 in
