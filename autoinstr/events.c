@@ -19,7 +19,7 @@ typedef struct ring_cell {
 
 #define RING_MASK (PRELOAD_RING_SIZE - 1)
 
-static _Atomic int64_t g_active[SNIFF_METHOD_COUNT][2][PRELOAD_PORT_SLOTS] PRELOAD_HOT_DATA;
+static _Atomic int32_t g_active[SNIFF_METHOD_COUNT][2][PRELOAD_PORT_SLOTS] PRELOAD_HOT_DATA; /* 32 bits: fits the page */
 static _Atomic bool g_touched[SNIFF_METHOD_COUNT][2][PRELOAD_PORT_SLOTS] PRELOAD_HOT_DATA;
 static _Atomic(ring_cell *) g_cells PRELOAD_HOT_DATA;
 static _Atomic uint64_t g_enqueue PRELOAD_HOT_DATA; /* next position producers claim */

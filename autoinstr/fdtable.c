@@ -9,9 +9,9 @@
 #include <string.h>
 #include <sys/mman.h>
 
-_Atomic(preload_conn *) preload_fd_conn[PRELOAD_MAX_FD];
+_Atomic uintptr_t preload_fd_slot[PRELOAD_MAX_FD];
+_Static_assert(sizeof(uintptr_t) >= 8, "a listening-socket word holds 32 bits of info above the tag bit");
 
-static _Atomic uint32_t g_listen[PRELOAD_MAX_LISTEN_FD];
 static _Atomic(preload_conn *) g_chunks[PRELOAD_POOL_CHUNKS];
 static _Atomic uint64_t g_free_head; /* tag << 32 | (index + 1); 0 in the low half: empty */
 static _Atomic uint32_t g_next_fresh; /* slots ever handed out from fresh chunk space */
@@ -83,25 +83,35 @@ void fdt_conn_free(preload_conn *c) {
   }
 }
 
+static preload_conn *conn_of(uintptr_t v) { return (v & 1) ? NULL : (preload_conn *)v; }
+
 preload_conn *fdt_set(int fd, preload_conn *c) {
-  return atomic_exchange_explicit(&preload_fd_conn[fd], c, memory_order_acq_rel);
+  return conn_of(atomic_exchange_explicit(&preload_fd_slot[fd], (uintptr_t)c, memory_order_acq_rel));
 }
 
 preload_conn *fdt_take(int fd) {
   if ((unsigned)fd >= PRELOAD_MAX_FD) return NULL;
-  if (!atomic_load_explicit(&preload_fd_conn[fd], memory_order_relaxed)) return NULL;
-  return atomic_exchange_explicit(&preload_fd_conn[fd], NULL, memory_order_acq_rel);
+  if (!atomic_load_explicit(&preload_fd_slot[fd], memory_order_relaxed)) return NULL;
+  return conn_of(atomic_exchange_explicit(&preload_fd_slot[fd], 0, memory_order_acq_rel));
 }
 
-PRELOAD_HOT uint32_t fdt_listen_get(int fd) {
-  if ((unsigned)fd >= PRELOAD_MAX_LISTEN_FD) return 0;
-  return atomic_load_explicit(&g_listen[fd], memory_order_relaxed);
+uint32_t fdt_listen_get(int fd) {
+  if ((unsigned)fd >= PRELOAD_MAX_FD) return 0;
+  uintptr_t v = atomic_load_explicit(&preload_fd_slot[fd], memory_order_relaxed);
+  return (v & 1) ? (uint32_t)(v >> 1) : 0;
 }
 
 void fdt_listen_set(int fd, uint32_t info) {
-  if ((unsigned)fd >= PRELOAD_MAX_LISTEN_FD) return;
-  if (info == 0 && atomic_load_explicit(&g_listen[fd], memory_order_relaxed) == 0) return;
-  atomic_store_explicit(&g_listen[fd], info, memory_order_relaxed);
+  if ((unsigned)fd >= PRELOAD_MAX_FD) return;
+  uintptr_t v = atomic_load_explicit(&preload_fd_slot[fd], memory_order_relaxed);
+  for (;;) {
+    if (v != 0 && !(v & 1)) return; /* a connection lives on this fd: it is not a listening socket */
+    uintptr_t want = info ? ((uintptr_t)info << 1) | 1 : 0;
+    if (v == want) return;
+    if (atomic_compare_exchange_weak_explicit(&preload_fd_slot[fd], &v, want, memory_order_relaxed,
+                                              memory_order_relaxed))
+      return;
+  }
 }
 
 uint8_t fdt_port_slot(uint16_t port) {

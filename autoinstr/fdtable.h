@@ -1,7 +1,9 @@
 /* fdtable.h — which file descriptors the preload shim watches, and the memory of the watched connections.
  *
- * The table is indexed by fd: one atomic pointer per fd (NULL for every fd that is not an accepted HTTP
- * candidate), so an interposed read() on any other fd costs one load. A connection may be reachable through
+ * The table is indexed by fd: one atomic word per fd, 0 for every fd the shim knows nothing about, so an
+ * interposed read() on any other fd costs one load. A word is either a connection pointer (an accepted HTTP
+ * candidate) or, tagged with its low bit, what is cached about a listening socket (below): one table, so that
+ * close() — which nginx calls for every file it serves — looks at one page, not two. A connection may be reachable through
  * several fds (dup/dup2: busybox httpd moves the accepted socket to fds 0 and 1); it counts its references
  * and is released when the last one is closed.
  *
@@ -21,7 +23,6 @@
 #include "autoinstr/sniffer.h"
 
 #define PRELOAD_MAX_FD (1 << 18)        /* fds at or above this are never watched */
-#define PRELOAD_MAX_LISTEN_FD (1 << 16) /* listening sockets cached below this; above, checked every time */
 #define PRELOAD_POOL_CHUNK 256          /* connections per mmap'd chunk */
 #define PRELOAD_POOL_CHUNKS 256         /* at most 65536 connections watched at once */
 
@@ -37,12 +38,19 @@ typedef struct preload_conn {
   sniff_conn s;
 } preload_conn;
 
-extern _Atomic(preload_conn *) preload_fd_conn[PRELOAD_MAX_FD];
+/* fd -> connection pointer, or (listening-socket info << 1) | 1, or 0. */
+extern _Atomic uintptr_t preload_fd_slot[PRELOAD_MAX_FD];
 
 /* The connection watched on fd, or NULL. */
 static inline preload_conn *fdt_get(int fd) {
   if ((unsigned)fd >= PRELOAD_MAX_FD) return 0;
-  return atomic_load_explicit(&preload_fd_conn[fd], memory_order_acquire);
+  uintptr_t v = atomic_load_explicit(&preload_fd_slot[fd], memory_order_acquire);
+  return (v & 1) ? NULL : (preload_conn *)v;
+}
+
+/* Does the table hold anything for fd (a connection or listening-socket info)? close() asks. */
+static inline bool fdt_known(int fd) {
+  return (unsigned)fd < PRELOAD_MAX_FD && atomic_load_explicit(&preload_fd_slot[fd], memory_order_relaxed) != 0;
 }
 
 /* Takes a slot from the pool (refs = 1, sniffer state uninitialised). NULL when the pool is exhausted or
@@ -52,9 +60,10 @@ preload_conn *fdt_conn_alloc(void);
 void fdt_conn_free(preload_conn *c);
 
 /* Makes fd point at c (c->refs is not changed: the caller counts). Returns the connection that fd pointed
- * at before (a stale entry, e.g. an fd closed behind the shim's back), or NULL. fd must be < PRELOAD_MAX_FD. */
+ * at before (a stale entry, e.g. an fd closed behind the shim's back), or NULL; listening-socket info held
+ * for fd is dropped. fd must be < PRELOAD_MAX_FD. */
 preload_conn *fdt_set(int fd, preload_conn *c);
-/* Clears fd's entry and returns the connection it pointed at (or NULL). */
+/* Clears fd's entry (connection or listening-socket info) and returns the connection it pointed at (or NULL). */
 preload_conn *fdt_take(int fd);
 /* Adds a reference to c for one more fd. */
 static inline void fdt_conn_ref(preload_conn *c) { atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed); }
@@ -77,8 +86,9 @@ static inline void fdt_conn_leave(preload_conn *c) { atomic_store_explicit(&c->b
 #define PRELOAD_LISTEN_HTTP (1u << 30) /* accepted sockets are watched */
 #define PRELOAD_LISTEN_UNIX (1u << 29)
 uint32_t fdt_listen_get(int fd);
+/* Caches info for listening fd (not when fd holds a connection); 0 forgets it. */
 void fdt_listen_set(int fd, uint32_t info);
-/* Forget what is known about fd (it was closed or replaced). */
+/* Forget what is known about listening fd (it was closed or replaced). */
 static inline void fdt_listen_forget(int fd) { fdt_listen_set(fd, 0); }
 
 /* Small index of distinct server ports (for the active-requests counters): slot of port, allocated on first

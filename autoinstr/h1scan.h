@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "autoinstr/layout.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -53,7 +55,11 @@ static inline uint32_t h1scan_lf_mask16(const uint8_t *data, size_t len, size_t 
   size_t w = len - blk >= 16 ? blk : len - 16;
 #if defined(__SSE2__)
   __m128i v = _mm_loadu_si128((const __m128i *)(data + w));
-  return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))) >> (blk - w);
+  /* The LF splat is built in a register (the empty asm hides the constant): as a literal it would be a
+   * 16-byte load from .rodata, one more page per call for the shim (sniffer.h, "Code layout"). */
+  int lf = '\n';
+  __asm__("" : "+r"(lf));
+  return (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)lf))) >> (blk - w);
 #else
   uint32_t m = 0;
   for (unsigned i = 0; i < 16; i++) m |= (uint32_t)(data[w + i] == '\n') << i;
@@ -63,7 +69,7 @@ static inline uint32_t h1scan_lf_mask16(const uint8_t *data, size_t len, size_t 
 
 /* The same for the 64 bytes at data[blk] (blk < len): one 64-bit mask, so that the walk over a head costs one
  * loop step per 64 bytes plus one per line. */
-static inline uint64_t h1scan_lf_mask(const uint8_t *data, size_t len, size_t blk) {
+PRELOAD_HOT static inline uint64_t h1scan_lf_mask(const uint8_t *data, size_t len, size_t blk) {
   if (len - blk >= 64)
     return (uint64_t)h1scan_lf_mask16(data, len, blk) | (uint64_t)h1scan_lf_mask16(data, len, blk + 16) << 16 |
            (uint64_t)h1scan_lf_mask16(data, len, blk + 32) << 32 |
@@ -143,14 +149,16 @@ static inline int64_t h1scan_length_value(const uint8_t *v, const uint8_t *end) 
 
 /* First bytes of header lines that need a look (0: none, the common case). */
 enum { H1SCAN_FB_C = 1, H1SCAN_FB_T, H1SCAN_FB_U, H1SCAN_FB_FOLD };
-static const uint8_t h1scan_first_byte[256] = {
+/* Writable only so that, in the shim, it sits on the hot data page (sniffer.h, PRELOAD_HOT_DATA) instead of a
+ * .rodata page of its own; nothing writes it. */
+static uint8_t h1scan_first_byte[256] PRELOAD_HOT_DATA = {
     ['c'] = H1SCAN_FB_C, ['C'] = H1SCAN_FB_C, ['t'] = H1SCAN_FB_T,    ['T'] = H1SCAN_FB_T,
     ['u'] = H1SCAN_FB_U, ['U'] = H1SCAN_FB_U, [' '] = H1SCAN_FB_FOLD, ['\t'] = H1SCAN_FB_FOLD,
 };
 
 /* One header line [p, e) (e: its CR, followed by its LF; e > p) whose first byte's class is fb (not 0): false
  * when the head is not simple. */
-static inline __attribute__((hot)) bool h1scan_field(const uint8_t *p, const uint8_t *e, int fb, bool request, h1scan_head *out) {
+PRELOAD_HOT static inline bool h1scan_field(const uint8_t *p, const uint8_t *e, int fb, bool request, h1scan_head *out) {
   size_t n = (size_t)(e - p);
   switch (fb) {
   case H1SCAN_FB_C: /* content-length */
@@ -208,12 +216,12 @@ static inline __attribute__((always_inline)) bool h1scan_head_of(const uint8_t *
 
 /* A simple request head at the start of data: "METHOD /target HTTP/1.x" CRLF, header lines, CRLF. The method
  * is whatever precedes the first SP (its bytes are not checked: the caller maps unknown methods to _OTHER). */
-static inline __attribute__((hot)) bool h1scan_request(const uint8_t *data, size_t len, h1scan_head *out) {
+PRELOAD_HOT static inline bool h1scan_request(const uint8_t *data, size_t len, h1scan_head *out) {
   return h1scan_head_of(data, len, true, out);
 }
 
 /* A simple response head at the start of data: "HTTP/1.x NNN[ reason]" CRLF, header lines, CRLF. */
-static inline __attribute__((hot)) bool h1scan_response(const uint8_t *data, size_t len, h1scan_head *out) {
+PRELOAD_HOT static inline bool h1scan_response(const uint8_t *data, size_t len, h1scan_head *out) {
   if (len < 16 || data[0] != 'H') return false; /* a cheap no for body bytes */
   return h1scan_head_of(data, len, false, out);
 }

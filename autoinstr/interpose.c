@@ -92,6 +92,58 @@ static _Atomic(ssl_get_fd_fn) g_ssl_get_fd;
 static __thread int t_in_shim __attribute__((tls_model("initial-exec")));
 static pid_t g_pid;
 
+/* ---- thread-local words ----------------------------------------------------------------------------------
+ *
+ * Every interposed call on a watched fd reads two thread-local words: the re-entry guard above and libc's
+ * errno (saved and restored around the shim's work). Reached the usual way, each costs a page the host's own
+ * path does not touch — the GOT entry holding the guard's TLS offset, and __errno_location's page in libc
+ * behind a PLT stub — and on a VM with page-table isolation distinct pages per call are what the shim pays
+ * for most (docs/performance.md, "Wall clock"). Both words live in static TLS (libc's errno is initial-exec
+ * by definition; the guard is initial-exec and the shim is preloaded), so their distance from the thread
+ * pointer is the same in every thread: the constructor measures it once and keeps it on the hot data page.
+ * Before that (a library constructor calling read() ahead of ours), the usual access is used. */
+#if defined(__x86_64__)
+#define HAVE_THREAD_POINTER 1
+static inline char *thread_pointer(void) {
+  char *tp;
+  __asm__("mov %%fs:0, %0" : "=r"(tp));
+  return tp;
+}
+#elif defined(__aarch64__)
+#define HAVE_THREAD_POINTER 1
+static inline char *thread_pointer(void) { return (char *)__builtin_thread_pointer(); }
+#else
+#define HAVE_THREAD_POINTER 0
+static inline char *thread_pointer(void) { return NULL; }
+#endif
+
+static struct {
+  bool ready;
+  ptrdiff_t guard, err; /* &t_in_shim and &errno minus the thread pointer */
+} g_tls PRELOAD_HOT_DATA;
+
+/* The usual access, out of line: only before the constructor has run. */
+__attribute__((noinline)) PRELOAD_COLD static int *tls_guard_usual(void) { return &t_in_shim; }
+__attribute__((noinline)) PRELOAD_COLD static int *tls_errno_usual(void) { return &errno; }
+
+static inline int *tls_guard(void) {
+  return HAVE_THREAD_POINTER && __builtin_expect(g_tls.ready, 1) ? (int *)(thread_pointer() + g_tls.guard)
+                                                                 : tls_guard_usual();
+}
+static inline int *tls_errno(void) {
+  return HAVE_THREAD_POINTER && __builtin_expect(g_tls.ready, 1) ? (int *)(thread_pointer() + g_tls.err)
+                                                                 : tls_errno_usual();
+}
+#define IN_SHIM (*tls_guard())
+#define ERRNO (*tls_errno())
+
+PRELOAD_COLD static void tls_offsets_init(void) {
+  if (!HAVE_THREAD_POINTER || !thread_pointer()) return;
+  g_tls.guard = (char *)&t_in_shim - thread_pointer();
+  g_tls.err = (char *)&errno - thread_pointer();
+  g_tls.ready = true;
+}
+
 #define RESOLVE(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
 
 PRELOAD_COLD static void resolve_real(void) {
@@ -205,7 +257,7 @@ static inline bool direct_syscalls(void) {
 /* A raw system call's result as libc returns it: -1 with errno for -4095..-1. */
 static inline long sys_result(long r) {
   if ((unsigned long)r > -4096UL) {
-    errno = (int)-r;
+    ERRNO = (int)-r;
     return -1;
   }
   return r;
@@ -220,8 +272,8 @@ static inline long sys_result(long r) {
 
 /* Enters c's sniffer; false when the shim must stay out (re-entered, another thread inside, disabled). */
 PRELOAD_HOT static bool conn_begin(preload_conn *c) {
-  if (t_in_shim || !fdt_conn_enter(c)) return false;
-  t_in_shim = 1;
+  if (IN_SHIM || !fdt_conn_enter(c)) return false;
+  IN_SHIM = 1;
   if (UNLIKELY(!atomic_load_explicit(&preload_enabled, memory_order_relaxed))) {
     sniff_stop_now(&c->s, SNIFF_STOP_NONE);
   } else if (UNLIKELY(atomic_load_explicit(&c->lost, memory_order_relaxed))) {
@@ -231,7 +283,7 @@ PRELOAD_HOT static bool conn_begin(preload_conn *c) {
 }
 
 PRELOAD_HOT static void conn_end(preload_conn *c) {
-  t_in_shim = 0;
+  IN_SHIM = 0;
   fdt_conn_leave(c);
 }
 
@@ -245,8 +297,7 @@ static void release_conn(preload_conn *c) {
 }
 
 static void forget_fd(int fd) {
-  fdt_listen_forget(fd);
-  preload_conn *c = fdt_take(fd);
+  preload_conn *c = fdt_take(fd); /* a connection, or what was cached about a listening socket */
   if (c) release_conn(c);
 }
 
@@ -286,17 +337,18 @@ static uint32_t listener_info(int lfd) {
 }
 
 static void track_accepted(int lfd, int fd) {
-  if (t_in_shim || (unsigned)fd >= PRELOAD_MAX_FD) return;
-  t_in_shim = 1;
+  if (IN_SHIM || (unsigned)fd >= PRELOAD_MAX_FD) return;
+  IN_SHIM = 1;
   preload_conn *stale = fdt_take(fd); /* an fd closed behind our back (close_range, a raw syscall) */
-  t_in_shim = 0;
+  IN_SHIM = 0;
   if (stale) release_conn(stale);
   uint32_t info = listener_info(lfd);
   if (!(info & PRELOAD_LISTEN_HTTP)) return;
   preload_conn *c = fdt_conn_alloc();
   if (!c) return;
   uint16_t port = (info & PRELOAD_LISTEN_UNIX) ? 0 : (uint16_t)(info & 0xffff);
-  sniff_init(&c->s, &preload_sink, &preload_cfg.routes, port, fdt_port_slot(port));
+  /* no table when no route is configured: the request path then never reads preload_cfg's page */
+  sniff_init(&c->s, &preload_sink, preload_cfg.routes.n ? &preload_cfg.routes : NULL, port, fdt_port_slot(port));
   preload_conn *old = fdt_set(fd, c);
   if (old) release_conn(old);
 }
@@ -337,9 +389,9 @@ PRELOAD_HOT static void after_write(preload_conn *c, const struct iovec *iov, in
 /* The interposers' side: called right after the real call on a watched fd; the call's errno is read here and
  * left as it was for the host. */
 PRELOAD_HOT static void observe_read(preload_conn *c, const struct iovec *iov, int iovcnt, size_t asked, ssize_t r, int flags) {
-  int err = errno;
+  int err = ERRNO;
   after_read(c, iov, iovcnt, asked, r, err, flags);
-  errno = err;
+  ERRNO = err;
 }
 
 PRELOAD_HOT static void observe_read1(preload_conn *c, void *buf, size_t n, ssize_t r, int flags) {
@@ -348,9 +400,9 @@ PRELOAD_HOT static void observe_read1(preload_conn *c, void *buf, size_t n, ssiz
 }
 
 PRELOAD_HOT static void observe_write(preload_conn *c, const struct iovec *iov, int iovcnt, ssize_t r) {
-  int err = errno;
+  int err = ERRNO;
   after_write(c, iov, iovcnt, r);
-  errno = err;
+  ERRNO = err;
 }
 
 PRELOAD_HOT static void observe_write1(preload_conn *c, const void *buf, size_t n, ssize_t r) {
@@ -369,9 +421,9 @@ PRELOAD_HOT static size_t iov_total(const struct iovec *iov, int n) {
 EXPORT int accept(int lfd, struct sockaddr *addr, socklen_t *len) {
   int fd = real.accept ? real.accept(lfd, addr, len) : (int)syscall(SYS_accept4, lfd, addr, len, 0);
   if (fd >= 0 && atomic_load_explicit(&preload_enabled, memory_order_relaxed)) {
-    int e = errno;
+    int e = ERRNO;
     track_accepted(lfd, fd);
-    errno = e;
+    ERRNO = e;
   }
   return fd;
 }
@@ -379,16 +431,16 @@ EXPORT int accept(int lfd, struct sockaddr *addr, socklen_t *len) {
 EXPORT int accept4(int lfd, struct sockaddr *addr, socklen_t *len, int flags) {
   int fd = real.accept4 ? real.accept4(lfd, addr, len, flags) : (int)syscall(SYS_accept4, lfd, addr, len, flags);
   if (fd >= 0 && atomic_load_explicit(&preload_enabled, memory_order_relaxed)) {
-    int e = errno;
+    int e = ERRNO;
     track_accepted(lfd, fd);
-    errno = e;
+    ERRNO = e;
   }
   return fd;
 }
 
 /* ---- reading ------------------------------------------------------------------------------------------ */
 
-PRELOAD_HOT EXPORT ssize_t read(int fd, void *buf, size_t n) {
+PRELOAD_HOT_IO EXPORT ssize_t read(int fd, void *buf, size_t n) {
   ssize_t r = direct_syscalls() || !real.read ? SYS3(SYS_read, fd, buf, n) : real.read(fd, buf, n);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -397,7 +449,7 @@ PRELOAD_HOT EXPORT ssize_t read(int fd, void *buf, size_t n) {
   return r;
 }
 
-PRELOAD_HOT EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
+PRELOAD_HOT_IO_RARE EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
   ssize_t r = direct_syscalls() || !real.readv ? SYS3(SYS_readv, fd, iov, iovcnt) : real.readv(fd, iov, iovcnt);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -406,7 +458,7 @@ PRELOAD_HOT EXPORT ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
   return r;
 }
 
-PRELOAD_HOT EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
+PRELOAD_HOT_IO EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
   ssize_t r = direct_syscalls() || !real.recv ? SYS6(SYS_recvfrom, fd, buf, n, flags, NULL, NULL)
                                               : real.recv(fd, buf, n, flags);
   preload_conn *c = fdt_get(fd);
@@ -416,7 +468,7 @@ PRELOAD_HOT EXPORT ssize_t recv(int fd, void *buf, size_t n, int flags) {
   return r;
 }
 
-PRELOAD_HOT EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *alen) {
+PRELOAD_HOT_IO_RARE EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *alen) {
   ssize_t r = direct_syscalls() || !real.recvfrom ? SYS6(SYS_recvfrom, fd, buf, n, flags, addr, alen)
                                                   : real.recvfrom(fd, buf, n, flags, addr, alen);
   preload_conn *c = fdt_get(fd);
@@ -426,7 +478,7 @@ PRELOAD_HOT EXPORT ssize_t recvfrom(int fd, void *buf, size_t n, int flags, stru
   return r;
 }
 
-PRELOAD_HOT EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
+PRELOAD_HOT_IO_RARE EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
   ssize_t r = direct_syscalls() || !real.recvmsg ? SYS3(SYS_recvmsg, fd, msg, flags) : real.recvmsg(fd, msg, flags);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -438,7 +490,7 @@ PRELOAD_HOT EXPORT ssize_t recvmsg(int fd, struct msghdr *msg, int flags) {
 
 /* ---- writing ------------------------------------------------------------------------------------------ */
 
-PRELOAD_HOT EXPORT ssize_t write(int fd, const void *buf, size_t n) {
+PRELOAD_HOT_IO EXPORT ssize_t write(int fd, const void *buf, size_t n) {
   ssize_t r = direct_syscalls() || !real.write ? SYS3(SYS_write, fd, buf, n) : real.write(fd, buf, n);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -447,7 +499,7 @@ PRELOAD_HOT EXPORT ssize_t write(int fd, const void *buf, size_t n) {
   return r;
 }
 
-PRELOAD_HOT EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
+PRELOAD_HOT_IO EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
   ssize_t r = direct_syscalls() || !real.writev ? SYS3(SYS_writev, fd, iov, iovcnt) : real.writev(fd, iov, iovcnt);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -456,7 +508,7 @@ PRELOAD_HOT EXPORT ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
   return r;
 }
 
-PRELOAD_HOT EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
+PRELOAD_HOT_IO EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
   ssize_t r = direct_syscalls() || !real.send ? SYS6(SYS_sendto, fd, buf, n, flags, NULL, 0)
                                               : real.send(fd, buf, n, flags);
   preload_conn *c = fdt_get(fd);
@@ -466,7 +518,7 @@ PRELOAD_HOT EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags) {
   return r;
 }
 
-PRELOAD_HOT EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen) {
+PRELOAD_HOT_IO_RARE EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr, socklen_t alen) {
   ssize_t r = direct_syscalls() || !real.sendto ? SYS6(SYS_sendto, fd, buf, n, flags, addr, alen)
                                                 : real.sendto(fd, buf, n, flags, addr, alen);
   preload_conn *c = fdt_get(fd);
@@ -476,7 +528,7 @@ PRELOAD_HOT EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags, 
   return r;
 }
 
-PRELOAD_HOT EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
+PRELOAD_HOT_IO_RARE EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) {
   ssize_t r = direct_syscalls() || !real.sendmsg ? SYS3(SYS_sendmsg, fd, msg, flags) : real.sendmsg(fd, msg, flags);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL)) {
@@ -488,23 +540,23 @@ PRELOAD_HOT EXPORT ssize_t sendmsg(int fd, const struct msghdr *msg, int flags) 
 PRELOAD_HOT static void after_sendfile(int out_fd, ssize_t r) {
   preload_conn *c = fdt_get(out_fd);
   if (UNLIKELY(c != NULL) && r > 0) {
-    int e = errno;
+    int e = ERRNO;
     if (conn_begin(c)) {
       sniff_write_opaque(&c->s, (uint64_t)r, SNIFF_CLOCK);
       conn_end(c);
     }
-    errno = e;
+    ERRNO = e;
   }
 }
 
-PRELOAD_HOT EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count) {
+PRELOAD_HOT_IO EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count) {
   ssize_t r = real.sendfile ? real.sendfile(out_fd, in_fd, offset, count)
                             : syscall(SYS_sendfile, out_fd, in_fd, offset, count);
   after_sendfile(out_fd, r);
   return r;
 }
 
-PRELOAD_HOT EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count) {
+PRELOAD_HOT_IO EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count) {
   ssize_t r = real.sendfile64 ? real.sendfile64(out_fd, in_fd, offset, count)
                               : syscall(SYS_sendfile, out_fd, in_fd, offset, count);
   after_sendfile(out_fd, r);
@@ -513,11 +565,11 @@ PRELOAD_HOT EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, si
 
 /* ---- closing, duplicating ----------------------------------------------------------------------------- */
 
-PRELOAD_HOT EXPORT int close(int fd) {
-  if (UNLIKELY(fdt_get(fd) != NULL) || UNLIKELY(fdt_listen_get(fd) != 0)) {
-    int e = errno;
+PRELOAD_HOT_IO EXPORT int close(int fd) {
+  if (UNLIKELY(fdt_known(fd))) {
+    int e = ERRNO;
     forget_fd(fd); /* before the real close: afterwards the number may already belong to someone else */
-    errno = e;
+    ERRNO = e;
   }
   return real.close ? real.close(fd) : (int)syscall(SYS_close, fd);
 }
@@ -526,28 +578,28 @@ EXPORT int shutdown(int fd, int how) {
   int r = real.shutdown ? real.shutdown(fd, how) : (int)syscall(SYS_shutdown, fd, how);
   preload_conn *c = fdt_get(fd);
   if (UNLIKELY(c != NULL) && r == 0 && (how == SHUT_WR || how == SHUT_RDWR)) {
-    int e = errno;
+    int e = ERRNO;
     if (conn_begin(c)) {
       sniff_shutdown_write(&c->s, SNIFF_CLOCK);
       conn_end(c);
     }
-    errno = e;
+    ERRNO = e;
   }
   return r;
 }
 
 /* newfd now names what oldfd names (dup2/dup3 replaced whatever newfd was). */
 static void after_dup(int oldfd, int newfd) {
-  int e = errno;
+  int e = ERRNO;
   forget_fd(newfd);
   preload_conn *c = fdt_get(oldfd);
   if (c) alias_fd(newfd, c);
-  errno = e;
+  ERRNO = e;
 }
 
 EXPORT int dup(int oldfd) {
   int r = real.dup ? real.dup(oldfd) : (int)syscall(SYS_dup, oldfd);
-  if (r >= 0 && UNLIKELY(fdt_get(oldfd) != NULL || fdt_get(r) != NULL)) after_dup(oldfd, r);
+  if (r >= 0 && UNLIKELY(fdt_get(oldfd) != NULL || fdt_known(r))) after_dup(oldfd, r);
   return r;
 }
 
@@ -572,16 +624,16 @@ EXPORT int dup3(int oldfd, int newfd, int flags) {
  * of close(); a close the shim does not see would leave the connection's last exchange unreported. Every
  * other number goes straight through. Six arguments are forwarded whatever the caller passed, as glibc's own
  * syscall() reads them. */
-PRELOAD_HOT EXPORT long syscall(long number, ...) {
+PRELOAD_HOT_IO_RARE EXPORT long syscall(long number, ...) {
   va_list ap;
   va_start(ap, number);
   long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
   long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
   va_end(ap);
-  if (number == SYS_close && (UNLIKELY(fdt_get((int)a1) != NULL) || UNLIKELY(fdt_listen_get((int)a1) != 0))) {
-    int e = errno;
+  if (number == SYS_close && UNLIKELY(fdt_known((int)a1))) {
+    int e = ERRNO;
     forget_fd((int)a1);
-    errno = e;
+    ERRNO = e;
   }
   if (UNLIKELY(!real.syscall)) real.syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
   return real.syscall(number, a1, a2, a3, a4, a5, a6);
@@ -600,9 +652,9 @@ EXPORT pid_t fork(void) {
   if (UNLIKELY(!real.fork)) real.fork = (pid_t(*)(void))dlsym(RTLD_NEXT, "fork");
   pid_t p = real.fork();
   if (p == 0) {
-    int e = errno;
+    int e = ERRNO;
     fork_child();
-    errno = e;
+    ERRNO = e;
   }
   return p;
 }
@@ -612,7 +664,7 @@ EXPORT pid_t fork(void) {
 /* A thread of the host's (not one the shim starts: the caller is inside the shim, or is the shim's thread):
  * from now on the read and write calls go through libc (see "system calls"). */
 EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg) {
-  if (!t_in_shim && !preload_shim_thread) atomic_store(&g_cancel_possible, true);
+  if (!IN_SHIM && !preload_shim_thread) atomic_store(&g_cancel_possible, true);
   if (UNLIKELY(!real.pthread_create)) RESOLVE(pthread_create);
   return real.pthread_create(thread, attr, start, arg);
 }
@@ -633,23 +685,23 @@ static preload_conn *ssl_conn(SSL *ssl) {
 }
 
 static void after_ssl(SSL *ssl, const void *buf, size_t n, bool is_read) {
-  int e = errno;
+  int e = ERRNO;
   preload_conn *c = ssl_conn(ssl);
   if (c && conn_begin(c)) {
     if (is_read) sniff_read_tls(&c->s, buf, n, SNIFF_CLOCK);
     else sniff_write_tls(&c->s, buf, n, SNIFF_CLOCK);
     conn_end(c);
   }
-  errno = e;
+  ERRNO = e;
 }
 
 EXPORT int SSL_read(SSL *ssl, void *buf, int num) {
   ssl_rw_fn fn = resolve_ssl((void *_Atomic *)&g_ssl_read, "SSL_read");
   if (UNLIKELY(!fn)) return -1;
-  int outer = t_in_shim;
-  t_in_shim = 1; /* the ciphertext reads inside are not ours to see */
+  int outer = IN_SHIM;
+  IN_SHIM = 1; /* the ciphertext reads inside are not ours to see */
   int r = fn(ssl, buf, num);
-  t_in_shim = outer;
+  IN_SHIM = outer;
   if ((r > 0 || (r == 0 && num > 0)) && !outer) after_ssl(ssl, buf, (size_t)r, true); /* 0: peer closed */
   return r;
 }
@@ -657,10 +709,10 @@ EXPORT int SSL_read(SSL *ssl, void *buf, int num) {
 EXPORT int SSL_write(SSL *ssl, const void *buf, int num) {
   ssl_rw_fn fn = resolve_ssl((void *_Atomic *)&g_ssl_write, "SSL_write");
   if (UNLIKELY(!fn)) return -1;
-  int outer = t_in_shim;
-  t_in_shim = 1;
+  int outer = IN_SHIM;
+  IN_SHIM = 1;
   int r = fn(ssl, (void *)buf, num);
-  t_in_shim = outer;
+  IN_SHIM = outer;
   if (r > 0 && !outer) after_ssl(ssl, buf, (size_t)r, false);
   return r;
 }
@@ -668,10 +720,10 @@ EXPORT int SSL_write(SSL *ssl, const void *buf, int num) {
 EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes) {
   ssl_rw_ex_fn fn = resolve_ssl((void *_Atomic *)&g_ssl_read_ex, "SSL_read_ex");
   if (UNLIKELY(!fn)) return 0;
-  int outer = t_in_shim;
-  t_in_shim = 1;
+  int outer = IN_SHIM;
+  IN_SHIM = 1;
   int r = fn(ssl, buf, num, readbytes);
-  t_in_shim = outer;
+  IN_SHIM = outer;
   if (r == 1 && readbytes && *readbytes > 0 && !outer) after_ssl(ssl, buf, *readbytes, true);
   return r;
 }
@@ -679,10 +731,10 @@ EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes) {
 EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written) {
   ssl_rw_ex_fn fn = resolve_ssl((void *_Atomic *)&g_ssl_write_ex, "SSL_write_ex");
   if (UNLIKELY(!fn)) return 0;
-  int outer = t_in_shim;
-  t_in_shim = 1;
+  int outer = IN_SHIM;
+  IN_SHIM = 1;
   int r = fn(ssl, (void *)buf, num, written);
-  t_in_shim = outer;
+  IN_SHIM = outer;
   if (r == 1 && written && *written > 0 && !outer) after_ssl(ssl, buf, *written, false);
   return r;
 }
@@ -697,6 +749,8 @@ extern char *program_invocation_short_name;
 
 __attribute__((constructor)) static void preload_init(void) {
   resolve_real();
+  tls_offsets_init();
+  preload_clock_init();
   preload_config_load(environ, program_invocation_short_name);
   g_pid = getpid();
   const char *sdk_off = preload_config_env("OTEL_SDK_DISABLED");
@@ -728,10 +782,10 @@ static void finish_conn(preload_conn *c) {
 PRELOAD_COLD static void exit_flush(int timeout_ms) {
   if (getpid() != g_pid || !atomic_load_explicit(&preload_enabled, memory_order_relaxed)) return;
   if (!preload_metrics_running()) return;
-  int e = errno;
+  int e = ERRNO;
   fdt_for_each_live(finish_conn);
   preload_metrics_shutdown(timeout_ms);
-  errno = e;
+  ERRNO = e;
 }
 
 __attribute__((destructor)) static void preload_fini(void) { exit_flush(4000); }
@@ -749,3 +803,12 @@ EXPORT void _Exit(int status) {
   if (real._Exit) real._Exit(status);
   for (;;) syscall(SYS_exit_group, status);
 }
+
+/* The first thing in the hot data section (GCC emits a file's variables last-defined first, and this object
+ * comes first in the link), aligned so that the whole group — about 2 KiB from interpose.c, metrics.c,
+ * events.c and sniffer.c — starts a page and stays on it. autoinstr_layout.sh checks the result. */
+__attribute__((used, aligned(4096))) static char g_hot_page[0] PRELOAD_HOT_DATA;
+
+/* The same for the request path's code (sniffer.h, "Code layout"): an empty input section aligned to a page,
+ * sorted before group 1, so that the group starts a page whatever order the compiler emits functions in. */
+__asm__(".section .text.sorted.otelc_0,\"ax\",@progbits\n\t.balign 4096\n\t.previous");

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "autoinstr/metrics.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -281,15 +282,40 @@ PRELOAD_HOT static void sink_active(void *user, uint8_t method, uint8_t scheme, 
 
 /* CLOCK_MONOTONIC through the vDSO (~20 ns): read twice per exchange, when its first request byte is read and
  * when its last response byte is written. CLOCK_MONOTONIC_COARSE would be cheaper but ticks every 4 ms
- * (HZ=250), coarser than the first duration bucket (5 ms). */
+ * (HZ=250), coarser than the first duration bucket (5 ms).
+ *
+ * The vDSO's function is called directly when it can be found: libc's clock_gettime touches three pages the
+ * request path otherwise does not (the PLT stub, its own code, and ld.so's data, where it keeps the vDSO
+ * pointer), which costs more than the call on a VM with page-table isolation (docs/performance.md). */
+typedef int (*vdso_clock_fn)(clockid_t, struct timespec *);
+static vdso_clock_fn g_vdso_clock PRELOAD_HOT_DATA;
+
+void preload_clock_init(void) {
+#if defined(__x86_64__)
+  static const char name[] = "__vdso_clock_gettime";
+#elif defined(__aarch64__)
+  static const char name[] = "__kernel_clock_gettime";
+#else
+  static const char name[] = "";
+#endif
+  void *vdso = name[0] ? dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD) : NULL;
+  if (!vdso) return; /* no vDSO (valgrind, some sandboxes): libc's clock_gettime */
+  vdso_clock_fn fn = (vdso_clock_fn)dlsym(vdso, name);
+  struct timespec ts;
+  if (fn && fn(CLOCK_MONOTONIC, &ts) == 0) g_vdso_clock = fn;
+  dlclose(vdso);
+}
+
 PRELOAD_HOT static int64_t sink_clock(void *user) {
   (void)user;
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  if (__builtin_expect(g_vdso_clock == NULL, 0) || g_vdso_clock(CLOCK_MONOTONIC, &ts) != 0)
+    clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-const sniff_sink preload_sink = {.exchange_done = sink_done, .active = sink_active, .user = NULL, .clock = sink_clock};
+sniff_sink preload_sink PRELOAD_HOT_DATA = {
+    .exchange_done = sink_done, .active = sink_active, .user = NULL, .clock = sink_clock};
 
 void preload_disable(const char *why) {
   bool was = atomic_exchange(&preload_enabled, false);

@@ -23,8 +23,12 @@
 #include "autoinstr/sniffer.h"
 #include "otelc/otelc.h"
 
-/* The sink every watched connection reports to. */
-extern const sniff_sink preload_sink;
+/* The sink every watched connection reports to. Not const: it sits on the shim's hot data page (sniffer.h,
+ * PRELOAD_HOT_DATA) rather than on a read-only page of its own; nothing writes it. */
+extern sniff_sink preload_sink;
+
+/* Finds the vDSO's clock_gettime so the sink reads the clock without going through libc (constructor). */
+void preload_clock_init(void);
 
 /* Is the shim working? False after OTELC_AUTOINSTR=off or an internal failure. */
 extern _Atomic bool preload_enabled;

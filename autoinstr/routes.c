@@ -1,6 +1,8 @@
 /* routes.c — compiling and matching OTELC_HTTP_ROUTES templates (see routes.h). */
 #include "autoinstr/routes.h"
 
+#include "autoinstr/layout.h"
+
 #include <string.h>
 
 int preload_routes_compile(preload_routes *r, const char *spec) {
@@ -80,7 +82,7 @@ static bool match_one(const char *tmpl, const char *path, size_t n) {
   }
 }
 
-__attribute__((hot)) int preload_routes_match(const preload_routes *r, const char *target, size_t target_len) {
+PRELOAD_WARM int preload_routes_match(const preload_routes *r, const char *target, size_t target_len) {
   if (!r || r->n == 0) return -1;
   const char *path;
   size_t n;

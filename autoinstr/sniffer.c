@@ -140,7 +140,14 @@ PRELOAD_HOT static int on_req_begin(sniff_conn *c) {
     return -1;
   }
   sniff_req *r = slot(c, c->req_seq);
-  *r = (sniff_req){.t0 = now_of(c), .route = -1, .method = SNIFF_OTHER, .version = 11};
+  /* field by field: a compound literal is copied from a constant in .rodata, one more page (layout.h) */
+  r->t0 = now_of(c);
+  r->body = 0;
+  r->route = -1;
+  r->method = SNIFF_OTHER;
+  r->version = 11;
+  r->complete = false;
+  r->counted = false;
   c->cur_req = c->req_seq++;
   c->req_open = true;
   return 0;
@@ -346,19 +353,42 @@ static size_t track_preface(sniff_conn *c, const uint8_t *data, size_t len) {
   return used;
 }
 
+static void feed_request(sniff_conn *c, const uint8_t *data, size_t len);
+
+/* The parts of feed_request() that run once per connection (the HTTP/2 preface check) or only for heads the
+ * fast path leaves to the wire parser: kept off the request path's pages (layout.h). */
+
+/* The start of the stream, while it may still be the HTTP/2 preface. True: feed_request is done with the bytes. */
+PRELOAD_COLD static bool request_preface(sniff_conn *c, const uint8_t *data, size_t len) {
+  uint8_t held = c->preface; /* bytes of a possible preface read before, not parsed yet */
+  size_t used = track_preface(c, data, len);
+  if (c->preface == H2_PREFACE_LEN) {
+    if (!sniff_h2_begin(c, data + used, len - used, c->now)) sniff_stop_now(c, SNIFF_STOP_HTTP2);
+    return true;
+  }
+  if (c->preface != PREFACE_NO) return true; /* all of it may be the HTTP/2 preface: wait for the rest */
+  if (held) feed_request(c, (const uint8_t *)k_h2_preface, held); /* it was not: HTTP/1 gets them first */
+  return c->mode != SNIFF_MODE_HTTP1;
+}
+
+PRELOAD_COLD static void request_parse(sniff_conn *c, const uint8_t *data, size_t len) {
+  wire_err err;
+  ssize_t n = wire_h1_parse(&c->req, data, len, &err);
+  c->req_in_msg = wire_h1_in_message(&c->req);
+  if (n < 0) {
+    bool h2 = c->preface > 0 && c->preface != PREFACE_NO;
+    sniff_stop_now(c, h2 ? SNIFF_STOP_HTTP2 : c->stop ? (sniff_stop)c->stop : SNIFF_STOP_PARSE);
+    return;
+  }
+  if (wire_h1_upgraded(&c->req)) {
+    if ((size_t)n < len) sniff_stop_now(c, SNIFF_STOP_UPGRADE);
+    else c->upgrade_asked = true;
+  }
+}
+
 PRELOAD_HOT static void feed_request(sniff_conn *c, const uint8_t *data, size_t len) {
   if (c->req_lost) return;
-  if (c->preface < H2_PREFACE_LEN) {
-    uint8_t held = c->preface; /* bytes of a possible preface read before, not parsed yet */
-    size_t used = track_preface(c, data, len);
-    if (c->preface == H2_PREFACE_LEN) {
-      if (!sniff_h2_begin(c, data + used, len - used, c->now)) sniff_stop_now(c, SNIFF_STOP_HTTP2);
-      return;
-    }
-    if (c->preface != PREFACE_NO) return; /* all of it may be the HTTP/2 preface: wait for the rest */
-    if (held) feed_request(c, (const uint8_t *)k_h2_preface, held); /* it was not: HTTP/1 gets them first */
-    if (c->mode != SNIFF_MODE_HTTP1) return;
-  }
+  if (c->preface < H2_PREFACE_LEN && request_preface(c, data, len)) return;
   if (c->upgrade_asked) { /* bytes after an Upgrade request, before its answer: we cannot tell what they are */
     sniff_stop_now(c, SNIFF_STOP_UPGRADE);
     return;
@@ -378,19 +408,17 @@ PRELOAD_HOT static void feed_request(sniff_conn *c, const uint8_t *data, size_t 
     data += k;
     len -= (size_t)k;
   }
-  if (len == 0) return;
+  if (len) request_parse(c, data, len);
+}
+
+/* A response head the fast path left to the wire parser (see request_parse). */
+PRELOAD_COLD static void response_parse(sniff_conn *c, const uint8_t *data, size_t len) {
   wire_err err;
-  ssize_t n = wire_h1_parse(&c->req, data, len, &err);
-  c->req_in_msg = wire_h1_in_message(&c->req);
-  if (n < 0) {
-    bool h2 = c->preface > 0 && c->preface != PREFACE_NO;
-    sniff_stop_now(c, h2 ? SNIFF_STOP_HTTP2 : c->stop ? (sniff_stop)c->stop : SNIFF_STOP_PARSE);
-    return;
-  }
-  if (wire_h1_upgraded(&c->req)) {
-    if ((size_t)n < len) sniff_stop_now(c, SNIFF_STOP_UPGRADE);
-    else c->upgrade_asked = true;
-  }
+  c->resp_stop = false;
+  ssize_t n = wire_h1_parse(&c->resp, data, len, &err);
+  c->resp_in_msg = wire_h1_in_message(&c->resp);
+  if (n < 0) sniff_stop_now(c, c->stop ? (sniff_stop)c->stop : SNIFF_STOP_PARSE);
+  else if (c->resp_stop || wire_h1_upgraded(&c->resp)) sniff_stop_now(c, SNIFF_STOP_UPGRADE);
 }
 
 PRELOAD_HOT static void feed_response(sniff_conn *c, const uint8_t *data, size_t len) {
@@ -407,13 +435,7 @@ PRELOAD_HOT static void feed_response(sniff_conn *c, const uint8_t *data, size_t
     data += k;
     len -= k;
   }
-  if (len == 0) return;
-  wire_err err;
-  c->resp_stop = false;
-  ssize_t n = wire_h1_parse(&c->resp, data, len, &err);
-  c->resp_in_msg = wire_h1_in_message(&c->resp);
-  if (n < 0) sniff_stop_now(c, c->stop ? (sniff_stop)c->stop : SNIFF_STOP_PARSE);
-  else if (c->resp_stop || wire_h1_upgraded(&c->resp)) sniff_stop_now(c, SNIFF_STOP_UPGRADE);
+  if (len) response_parse(c, data, len);
 }
 
 void sniff_read_discarded(sniff_conn *c) {

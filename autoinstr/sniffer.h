@@ -31,20 +31,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "autoinstr/layout.h"
 #include "autoinstr/routes.h"
 #include "wire/http1.h"
 
-/* Code layout: the functions an HTTP request passes through (the interposers, the sniffer's fast path, the
- * event push) are marked PRELOAD_HOT, which makes GCC put them in .text.hot, grouped by the linker into a few
- * contiguous pages; setup, fork, export and error paths may be marked PRELOAD_COLD (.text.unlikely). On a VM
- * with page-table isolation the number of distinct pages a request touches between system calls costs more
- * than the instructions (docs/performance.md, "Wall clock"). */
-#define PRELOAD_HOT __attribute__((hot))
-#define PRELOAD_COLD __attribute__((cold))
-/* The same for the small globals every request reads or writes (switches, the ring's indices, the active
- * counters): one named input section, which the linker's .data.* rule places together inside .data, instead
- * of scattered between the shim's large tables in .bss. */
-#define PRELOAD_HOT_DATA __attribute__((section(".data.otelc_preload_hot")))
 
 #define SNIFF_MAX_PENDING 8        /* requests read but not yet answered (pipelining depth) */
 #define SNIFF_REQ_WINDOW 2048      /* longest request line/header line that may arrive split across reads */

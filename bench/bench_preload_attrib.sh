@@ -7,11 +7,13 @@
 #
 #   ROUNDS=18 DURATION=3 bench/bench_preload_attrib.sh build/rel
 #   CONFIGS="plain thread none" bench/bench_preload_attrib.sh build/rel
+#   BASELINE_SHIM=/tmp/old/build/autoinstr/libotelc-preload.so CONFIGS="plain baseline none" bench/bench_preload_attrib.sh build/rel
 #
 # Configurations: plain; thread (a preload library that only starts a thread that sleeps: the cost of being
 # a multi-threaded process); off (the shim with OTELC_AUTOINSTR=off: interposers only); none (the shim with
 # OTEL_METRICS_EXPORTER=none: sniffing, recording thread, no export); full (the shim exporting every 5 s to
-# the tests' OTLP sink, when python3-protobuf is there).
+# the tests' OTLP sink, when python3-protobuf is there); baseline (another build of the shim, BASELINE_SHIM=path,
+# as none: to compare two versions in the same rounds).
 set -euo pipefail
 build=${1:-build/rel}
 shim=$(realpath "$build/autoinstr/libotelc-preload.so")
@@ -44,6 +46,7 @@ config_env() { # the environment of one configuration, into the array E
     thread) E=(LD_PRELOAD="$tmp/thread.so") ;;
     off) E=(LD_PRELOAD="$shim" OTELC_AUTOINSTR=off) ;;
     none) E=(LD_PRELOAD="$shim" OTEL_METRICS_EXPORTER=none) ;;
+    baseline) E=(LD_PRELOAD="${BASELINE_SHIM:?BASELINE_SHIM: another build of the shim to compare with}" OTEL_METRICS_EXPORTER=none) ;;
     full)
       if [ -n "$endpoint" ]; then E=(LD_PRELOAD="$shim" OTEL_EXPORTER_OTLP_ENDPOINT="$endpoint" OTEL_METRIC_EXPORT_INTERVAL=5000)
       else E=(LD_PRELOAD="$shim" OTEL_METRICS_EXPORTER=none); fi ;;

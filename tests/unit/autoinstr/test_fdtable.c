@@ -69,7 +69,28 @@ static void test_listen_cache_and_ports(void) {
   CHECK_EQ(fdt_listen_get(7) & 0xffff, 8080);
   fdt_listen_forget(7);
   CHECK_EQ(fdt_listen_get(7), 0);
-  CHECK_EQ(fdt_listen_get(PRELOAD_MAX_LISTEN_FD + 1), 0);
+  CHECK_EQ(fdt_listen_get(PRELOAD_MAX_FD + 1), 0);
+  /* listening info and connections share the table: one never reads as the other */
+  fdt_listen_set(9, PRELOAD_LISTEN_KNOWN | 443);
+  CHECK(fdt_known(9));
+  CHECK(fdt_get(9) == NULL);
+  CHECK(fdt_take(9) == NULL);
+  CHECK(!fdt_known(9));
+  CHECK_EQ(fdt_listen_get(9), 0);
+  preload_conn *lc = fdt_conn_alloc();
+  CHECK(lc != NULL);
+  fdt_listen_set(11, PRELOAD_LISTEN_KNOWN | 80);
+  CHECK(fdt_set(11, lc) == NULL); /* the stale listening info is dropped, not returned */
+  CHECK(fdt_get(11) == lc);
+  fdt_listen_set(11, PRELOAD_LISTEN_KNOWN | 81); /* refused: a connection lives there */
+  CHECK(fdt_get(11) == lc);
+  CHECK_EQ(fdt_listen_get(11), 0);
+  fdt_listen_forget(11);
+  CHECK(fdt_get(11) == lc);
+  CHECK(fdt_take(11) == lc);
+  CHECK(!fdt_known(11));
+  atomic_store(&lc->refs, 0);
+  fdt_conn_free(lc);
   CHECK_EQ(fdt_port_slot(0), 0);
   uint8_t a = fdt_port_slot(8080), b = fdt_port_slot(8443);
   CHECK(a != 0 && b != 0 && a != b);
