@@ -9,7 +9,7 @@
  * laid out on as few pages as possible. Functions go into named sections .text.sorted.otelc_<group>, which
  * GNU ld's default script collects with SORT() right after .text.hot, in this order:
  *   PRELOAD_HOT     group 1: what every watched call runs (the observers, the sniffer's fast path, the sink,
- *                   the event push), ~8 KiB starting on a page boundary (interpose.c aligns the group);
+ *                   the event push), ~6.3 KiB starting on a page boundary (interpose.c aligns the group);
  *   PRELOAD_HOT_IO  group 2: the interposers, one per call: the ones most servers use first (read, recv,
  *                   write, writev, send, sendfile, close), so that with group 1 they fill two pages, then
  *                   PRELOAD_HOT_IO_RARE (readv, recvfrom, recvmsg, sendto, sendmsg, syscall);
