@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "receiver/pipeline.h"
+#include "testlib.h"
 
 #define TH_MAX_METRICS 32
 
@@ -128,6 +130,46 @@ static inline bool th_log_has(const char *needle) {
   bool has = strstr(th_host.log, needle) != NULL;
   pthread_mutex_unlock(&th_host.mu);
   return has;
+}
+
+/* ---- one exporter driven directly by a test, on th_host ---- */
+
+typedef struct exporter {
+  const component_hooks *hooks;
+  void *state; /* NULL when not created, or stopped */
+} exporter;
+
+/* Creates and starts an exporter (CHECKs both steps). */
+static inline exporter start_exporter(const component_hooks *hooks, const char *id, const void *cfg) {
+  exporter e = {.hooks = hooks};
+  component_create_args a = {.id = id, .kind = COMPONENT_EXPORTER, .config = cfg, .host = &th_host.host};
+  wire_err err;
+  wire_err_clear(&err);
+  int rc = hooks->create(&a, &e.state, &err);
+  CHECK_MSG(rc == 0, "create: %s", err.msg);
+  if (rc == 0) CHECK_MSG(hooks->start(e.state, &err) == 0, "start: %s", err.msg);
+  return e;
+}
+
+/* Shuts the exporter down (graceful: CHECKed to succeed; otherwise not at all) and destroys it. */
+static inline void stop_exporter(exporter *e, bool graceful) {
+  wire_err err;
+  if (!e->state) return;
+  if (graceful) CHECK_EQ(e->hooks->shutdown(e->state, &err), 0);
+  e->hooks->destroy(e->state);
+  e->state = NULL;
+}
+
+/* Waits (bounded, 10 s) until the exporter's counters say `points` were sent. */
+static inline bool wait_sent(int64_t points) {
+  for (int i = 0; i < 10000 && th_counter("otelcol_exporter_sent_metric_points") < points; i++) usleep(1000);
+  return th_counter("otelcol_exporter_sent_metric_points") >= points;
+}
+
+/* Waits (bounded, 10 s) until some points are counted as failed; returns how many. */
+static inline int64_t wait_failed(void) {
+  for (int i = 0; i < 10000 && th_counter("otelcol_exporter_send_failed_metric_points") == 0; i++) usleep(1000);
+  return th_counter("otelcol_exporter_send_failed_metric_points");
 }
 
 #endif

@@ -279,6 +279,89 @@ static int grpc_export(wire_client *c, const void *msg, size_t len, const char *
   return rc;
 }
 
+/* ---- common configuration pieces and request steps ---- */
+
+/* OTLP/HTTP's protobuf media type. */
+#define PB "application/x-protobuf"
+
+/* The start of a configuration with one OTLP receiver `otlp`: its protocols follow, indented by 6. */
+#define RT_YAML_OTLP_RECEIVER \
+  "receivers:\n"              \
+  "  otlp:\n"                 \
+  "    protocols:\n"
+
+/* The end of a configuration whose one pipeline takes receiver `otlp` to the (capture) exporter `debug`. */
+#define RT_YAML_OTLP_TO_DEBUG                                 \
+  "exporters:\n"                                              \
+  "  debug:\n"                                                \
+  "service:\n"                                                \
+  "  pipelines:\n"                                            \
+  "    metrics: {receivers: [otlp], exporters: [debug]}\n"
+
+/* POSTs an OTLP protobuf body to /v1/metrics, with one extra header (hname may be NULL). Returns the HTTP
+ * status, or 0 when there is no client or no answer (reported). */
+static int post_metrics(wire_client *c, const void *pb, size_t len, const char *hname, const char *hvalue) {
+  if (!c) return 0;
+  wire_http_response resp;
+  wire_http_response_init(&resp, 0, 0);
+  int status = http_do(c, "POST", "/v1/metrics", PB, pb, len, hname, hvalue, &resp) < 0 ? 0 : resp.status;
+  wire_http_response_free(&resp);
+  return status;
+}
+
+/* One gRPC Export call (see grpc_export); returns its gRPC status code, or -1 when there is no client or the
+ * call failed. */
+static int grpc_export_code(wire_client *g, const void *pb, size_t len, const char *hname, const char *hvalue) {
+  if (!g) return -1;
+  wire_grpc_result r;
+  wire_grpc_result_init(&r);
+  int code = grpc_export(g, pb, len, hname, hvalue, &r) == 0 ? (int)r.code : -1;
+  wire_grpc_result_free(&r);
+  return code;
+}
+
+/* One gRPC Export to 127.0.0.1:port over TLS with `tls` (a client certificate or not), on a fresh client.
+ * Returns grpc_export's result (0, or -1 when the call failed: refused handshake) and sets *code to the gRPC
+ * status. */
+static int grpc_tls_export(uint16_t port, const wire_tls_config *tls, const void *pb, size_t len, int *code) {
+  char ep[64];
+  snprintf(ep, sizeof ep, "127.0.0.1:%u", port);
+  wire_client_config gc = {.endpoint = ep, .tls = tls, .force_tls = true, .proto = WIRE_CLIENT_H2};
+  wire_err err = {0};
+  wire_client *g = wire_client_new(&gc, &err);
+  CHECK_MSG(g != NULL, "%s", err.msg);
+  wire_grpc_result r;
+  wire_grpc_result_init(&r);
+  int rc = g ? grpc_export(g, pb, len, NULL, NULL, &r) : -1;
+  *code = (int)r.code;
+  wire_grpc_result_free(&r);
+  wire_client_free(g);
+  return rc;
+}
+
+/* One POST of an OTLP protobuf body to https://127.0.0.1:port/v1/metrics on a fresh client with `tls`.
+ * Returns the HTTP status, or -1 (err set) when there is no client or no answer (refused handshake). */
+static int https_post(uint16_t port, const wire_tls_config *tls, const void *pb, size_t len, wire_err *err) {
+  char ep[64];
+  snprintf(ep, sizeof ep, "https://127.0.0.1:%u", port);
+  wire_client_config cc = {.endpoint = ep, .tls = tls};
+  wire_client *c = wire_client_new(&cc, err);
+  if (!c) return -1;
+  wire_http_request req;
+  wire_http_request_init(&req, 0, 0);
+  wire_http_request_set_target(&req, "POST", "/v1/metrics", NULL, NULL);
+  wire_headers_add_cstr(&req.headers, "content-type", PB, NULL);
+  wire_buf_append(&req.body, pb, len, NULL);
+  wire_http_response resp;
+  wire_http_response_init(&resp, 0, 0);
+  int rc = wire_client_do(c, &req, &resp, deadline_ms(10000), err);
+  int status = rc < 0 ? -1 : resp.status;
+  wire_http_response_free(&resp);
+  wire_http_request_free(&req);
+  wire_client_free(c);
+  return status;
+}
+
 /* The protobuf encoding of a sample request. */
 static void encode_sample(otlp_request *req, wire_buf *out) {
   wire_buf_init(out, 0);

@@ -3,82 +3,9 @@
  * duplicated or reordered, flushes on timeout and on shutdown, passes through with timeout 0, keeps one
  * batcher per metadata_keys value, and makes split outputs copy-on-write. */
 #include <stdarg.h>
-#include <stdlib.h>
-#include <string.h>
-#include <uv.h>
 
-#include "receiver/config/components/batch.h"
-#include "receiver/processors/batch.h"
-#include "sample_otlp.h"
-#include "testlib.h"
+#include "batch_fixture.h"
 #include "wire/clock.h"
-
-/* ---- a minimal host ---- */
-
-static int holds;
-static void h_log(component_host *h, log_level l, const char *c, const char *m, ...) {
-  (void)h, (void)l, (void)c, (void)m;
-}
-static bool h_log_enabled(component_host *h, log_level l) { return (void)h, (void)l, false; }
-static void h_hold(component_host *h) { (void)h, holds++; }
-static void h_release(component_host *h) { (void)h, holds--; }
-
-/* ---- the next consumer ---- */
-
-#define OUT_MAX 64
-static component_metrics *outs[OUT_MAX];
-static size_t nouts;
-static bool refuse_next;
-
-static int next_consume(void *ctx, component_metrics *m, wire_err *err) {
-  (void)ctx;
-  if (refuse_next) {
-    metrics_unref(m);
-    return wire_err_set(err, WIRE_E_LIMIT, "full");
-  }
-  if (nouts < OUT_MAX)
-    outs[nouts++] = m;
-  else
-    metrics_unref(m);
-  return 0;
-}
-
-static void outs_reset(void) {
-  for (size_t i = 0; i < nouts; i++) metrics_unref(outs[i]);
-  nouts = 0;
-}
-
-typedef struct fixture {
-  uv_loop_t loop;
-  component_host host;
-  batch_config cfg;
-  void *state;
-} fixture;
-
-static void fx_init(fixture *f, int64_t timeout_ms, int64_t size, int64_t max) {
-  memset(f, 0, sizeof *f);
-  uv_loop_init(&f->loop);
-  f->host = (component_host){.loop = &f->loop, .log = h_log, .log_enabled = h_log_enabled, .hold = h_hold,
-                             .release = h_release};
-  f->cfg.timeout = timeout_ms * 1000000;
-  f->cfg.send_batch_size = size;
-  f->cfg.send_batch_max_size = max;
-  f->cfg.metadata_cardinality_limit = 1000;
-  component_create_args a = {.id = "batch", .kind = COMPONENT_PROCESSOR, .config = &f->cfg, .host = &f->host,
-                             .next = {.consume_metrics = next_consume}};
-  wire_err err = {0};
-  CHECK(batch_processor_hooks.create(&a, &f->state, &err) == 0);
-  CHECK(batch_processor_hooks.start(f->state, &err) == 0);
-}
-
-static void fx_shutdown(fixture *f) {
-  wire_err err = {0};
-  CHECK(batch_processor_hooks.shutdown(f->state, &err) == 0);
-  uv_run(&f->loop, UV_RUN_DEFAULT); /* timer close */
-  CHECK_EQ(holds, 0);
-  batch_processor_hooks.destroy(f->state);
-  CHECK_EQ(uv_loop_close(&f->loop), 0);
-}
 
 /* A batch decoded from a sample request (as a receiver would make it). */
 static component_metrics *make_batch(size_t metrics, size_t points) {
@@ -92,43 +19,11 @@ static component_metrics *make_batch(size_t metrics, size_t points) {
   return m;
 }
 
-static int consume(fixture *f, component_metrics *m) {
-  wire_err err = {0};
-  return batch_processor_hooks.consume_metrics(f->state, m, &err);
-}
-
-/* Every data point of a request in order, as "metric-name|packed point bytes in hex" lines. */
-static char *flatten(const otlp_request *req) {
+/* flatten() as a NUL-terminated string (malloc'd). */
+static char *flatten_str(const otlp_request *req) {
   wire_buf out;
   wire_buf_init(&out, 0);
-  for (size_t r = 0; r < req->n_resource_metrics; r++)
-    for (size_t s = 0; s < req->resource_metrics[r]->n_scope_metrics; s++) {
-      const otlp_scope_metrics *sm = req->resource_metrics[r]->scope_metrics[s];
-      for (size_t i = 0; i < sm->n_metrics; i++) {
-        const otlp_metric *m = sm->metrics[i];
-        size_t n = 0;
-        ProtobufCMessage **pts = NULL;
-        switch (m->data_case) {
-        case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-          n = m->gauge->n_data_points, pts = (ProtobufCMessage **)m->gauge->data_points;
-          break;
-        case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-          n = m->sum->n_data_points, pts = (ProtobufCMessage **)m->sum->data_points;
-          break;
-        case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-          n = m->histogram->n_data_points, pts = (ProtobufCMessage **)m->histogram->data_points;
-          break;
-        default: break;
-        }
-        for (size_t p = 0; p < n; p++) {
-          uint8_t buf[4096];
-          size_t len = protobuf_c_message_pack(pts[p], buf);
-          wire_buf_printf(&out, NULL, "%s|", m->name);
-          for (size_t k = 0; k < len; k++) wire_buf_printf(&out, NULL, "%02x", buf[k]);
-          wire_buf_append_str(&out, "\n", NULL);
-        }
-      }
-    }
+  flatten(req, &out);
   wire_buf_append(&out, "", 1, NULL);
   return (char *)out.data;
 }
@@ -171,7 +66,7 @@ static void splits_at_max_size_without_loss(void) {
   fx_init(&f, 3600000, 10, 10);
   /* 5 metrics x 5 points, then 2 x 3: 31 points in all */
   component_metrics *a = make_batch(5, 5), *b = make_batch(2, 3);
-  char *want_a = flatten(a->req), *want_b = flatten(b->req);
+  char *want_a = flatten_str(a->req), *want_b = flatten_str(b->req);
   CHECK(consume(&f, a) == 0);
   CHECK_EQ(nouts, 2); /* 10 + 10, 5 left */
   CHECK(consume(&f, b) == 0);
@@ -184,7 +79,7 @@ static void splits_at_max_size_without_loss(void) {
   for (size_t i = 0; i < nouts && i < 4; i++) {
     CHECK_EQ(outs[i]->points, want_sizes[i]);
     CHECK_EQ(wire_otlp_count_points(outs[i]->req), want_sizes[i]);
-    char *s = flatten(outs[i]->req);
+    char *s = flatten_str(outs[i]->req);
     wire_buf_append_str(&all, s, NULL);
     free(s);
   }

@@ -2,75 +2,7 @@
  * concatenates the inputs' bytes (no decode), splitting at send_batch_max_size cuts between resource_metrics
  * (outputs are byte ranges of the input, in order), a resource_metrics alone over the maximum is decoded and
  * split inside, and a queue mixing raw and decoded inputs loses, duplicates and reorders nothing. */
-#include <stdlib.h>
-#include <string.h>
-#include <uv.h>
-
-#include "receiver/config/components/batch.h"
-#include "receiver/processors/batch.h"
-#include "sample_otlp.h"
-#include "testlib.h"
-
-static int holds;
-static void h_log(component_host *h, log_level l, const char *c, const char *m, ...) {
-  (void)h, (void)l, (void)c, (void)m;
-}
-static bool h_log_enabled(component_host *h, log_level l) { return (void)h, (void)l, false; }
-static void h_hold(component_host *h) { (void)h, holds++; }
-static void h_release(component_host *h) { (void)h, holds--; }
-
-#define OUT_MAX 64
-static component_metrics *outs[OUT_MAX];
-static size_t nouts;
-
-static int next_consume(void *ctx, component_metrics *m, wire_err *err) {
-  (void)ctx, (void)err;
-  if (nouts < OUT_MAX) outs[nouts++] = m;
-  else metrics_unref(m);
-  return 0;
-}
-
-static void outs_reset(void) {
-  for (size_t i = 0; i < nouts; i++) metrics_unref(outs[i]);
-  nouts = 0;
-}
-
-typedef struct fixture {
-  uv_loop_t loop;
-  component_host host;
-  batch_config cfg;
-  void *state;
-} fixture;
-
-static void fx_init(fixture *f, int64_t size, int64_t max) {
-  memset(f, 0, sizeof *f);
-  uv_loop_init(&f->loop);
-  f->host = (component_host){.loop = &f->loop, .log = h_log, .log_enabled = h_log_enabled, .hold = h_hold,
-                             .release = h_release};
-  f->cfg.timeout = 3600000LL * 1000000;
-  f->cfg.send_batch_size = size;
-  f->cfg.send_batch_max_size = max;
-  f->cfg.metadata_cardinality_limit = 1000;
-  component_create_args a = {.id = "batch", .kind = COMPONENT_PROCESSOR, .config = &f->cfg, .host = &f->host,
-                             .next = {.consume_metrics = next_consume}};
-  wire_err err = {0};
-  CHECK(batch_processor_hooks.create(&a, &f->state, &err) == 0);
-  CHECK(batch_processor_hooks.start(f->state, &err) == 0);
-}
-
-static void fx_shutdown(fixture *f) {
-  wire_err err = {0};
-  CHECK(batch_processor_hooks.shutdown(f->state, &err) == 0);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
-  CHECK_EQ(holds, 0);
-  batch_processor_hooks.destroy(f->state);
-  CHECK_EQ(uv_loop_close(&f->loop), 0);
-}
-
-static int consume(fixture *f, component_metrics *m) {
-  wire_err err = {0};
-  return batch_processor_hooks.consume_metrics(f->state, m, &err);
-}
+#include "batch_fixture.h"
 
 /* Appends the encoding of one resource_metrics of `metrics` x `points` points to `out`: concatenated, they make
  * one request with several resource_metrics. */
@@ -79,6 +11,8 @@ static void add_resource(wire_buf *out, size_t metrics, size_t points) {
   CHECK(wire_otlp_encode_request(req, out, NULL) == 0);
   sample_otlp_free(req);
 }
+
+#define HOUR_MS 3600000 /* a batch timeout that never fires in a test */
 
 /* A raw batch as the receiver makes it from `bytes`. */
 static component_metrics *raw_batch(const wire_buf *bytes) {
@@ -94,38 +28,6 @@ static component_metrics *decoded_batch(const wire_buf *bytes) {
   component_metrics *m = metrics_decode(bytes->data, bytes->len, 0, 0, NULL);
   CHECK(m && !metrics_has_raw(m));
   return m;
-}
-
-/* Every data point of a request in order, as "metric-name|packed point bytes in hex" lines. */
-static void flatten(const otlp_request *req, wire_buf *out) {
-  for (size_t r = 0; req && r < req->n_resource_metrics; r++)
-    for (size_t s = 0; s < req->resource_metrics[r]->n_scope_metrics; s++) {
-      const otlp_scope_metrics *sm = req->resource_metrics[r]->scope_metrics[s];
-      for (size_t i = 0; i < sm->n_metrics; i++) {
-        const otlp_metric *m = sm->metrics[i];
-        size_t n = 0;
-        ProtobufCMessage **pts = NULL;
-        switch (m->data_case) {
-        case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
-          n = m->gauge->n_data_points, pts = (ProtobufCMessage **)m->gauge->data_points;
-          break;
-        case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM:
-          n = m->sum->n_data_points, pts = (ProtobufCMessage **)m->sum->data_points;
-          break;
-        case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-          n = m->histogram->n_data_points, pts = (ProtobufCMessage **)m->histogram->data_points;
-          break;
-        default: break;
-        }
-        for (size_t p = 0; p < n; p++) {
-          uint8_t buf[4096];
-          size_t len = protobuf_c_message_pack(pts[p], buf);
-          wire_buf_printf(out, NULL, "%s|", m->name);
-          for (size_t k = 0; k < len; k++) wire_buf_printf(out, NULL, "%02x", buf[k]);
-          wire_buf_append_str(out, "\n", NULL);
-        }
-      }
-    }
 }
 
 static void flatten_bytes(const wire_buf *bytes, wire_buf *out) {
@@ -150,9 +52,22 @@ static bool same(const wire_buf *a, const wire_buf *b) {
   return a->len == b->len && (a->len == 0 || !memcmp(a->data, b->data, a->len));
 }
 
+/* The outputs' points, flattened in order, are the input's (nothing lost, duplicated or reordered), and each
+ * output holds at most max points (0: no maximum). */
+static void check_outputs_are_input(const wire_buf *in, size_t max) {
+  wire_buf fl, fw;
+  wire_buf_init(&fl, 0);
+  wire_buf_init(&fw, 0);
+  flatten_outputs(&fl, max);
+  flatten_bytes(in, &fw);
+  CHECK(same(&fl, &fw));
+  wire_buf_free(&fl);
+  wire_buf_free(&fw);
+}
+
 static void merge_concatenates_bytes(void) {
   fixture f;
-  fx_init(&f, 30, 0);
+  fx_init(&f, HOUR_MS, 30, 0);
   wire_buf in[3], want;
   wire_buf_init(&want, 0);
   for (int i = 0; i < 3; i++) {
@@ -185,7 +100,7 @@ static void merge_concatenates_bytes(void) {
 
 static void split_at_resource_boundaries(void) {
   fixture f;
-  fx_init(&f, 12, 12);
+  fx_init(&f, HOUR_MS, 12, 12);
   wire_buf in;
   wire_buf_init(&in, 0);
   for (int i = 0; i < 4; i++) add_resource(&in, 1, 5); /* 4 resource_metrics of 5 points */
@@ -201,15 +116,8 @@ static void split_at_resource_boundaries(void) {
     CHECK(metrics_raw_copy(outs[i], &got, NULL) == 0);
   }
   CHECK(same(&got, &in)); /* the outputs are the input cut in two */
-  wire_buf fl, fw;
-  wire_buf_init(&fl, 0);
-  wire_buf_init(&fw, 0);
-  flatten_outputs(&fl, 12);
-  flatten_bytes(&in, &fw);
-  CHECK(same(&fl, &fw));
+  check_outputs_are_input(&in, 12);
   outs_reset();
-  wire_buf_free(&fl);
-  wire_buf_free(&fw);
   wire_buf_free(&got);
   wire_buf_free(&in);
   CHECK_EQ(pipeline_batches_live(), 0);
@@ -217,7 +125,7 @@ static void split_at_resource_boundaries(void) {
 
 static void resource_over_max_is_split_inside(void) {
   fixture f;
-  fx_init(&f, 4, 4);
+  fx_init(&f, HOUR_MS, 4, 4);
   wire_buf in;
   wire_buf_init(&in, 0);
   add_resource(&in, 1, 3);  /* 3 points: goes out raw */
@@ -232,21 +140,14 @@ static void resource_over_max_is_split_inside(void) {
   size_t total = 0;
   for (size_t i = 0; i < nouts; i++) total += outs[i]->points;
   CHECK_EQ(total, 15);
-  wire_buf fl, fw;
-  wire_buf_init(&fl, 0);
-  wire_buf_init(&fw, 0);
-  flatten_outputs(&fl, 4);
-  flatten_bytes(&in, &fw);
-  CHECK(same(&fl, &fw));
+  check_outputs_are_input(&in, 4);
   outs_reset();
-  wire_buf_free(&fl);
-  wire_buf_free(&fw);
   wire_buf_free(&in);
   CHECK_EQ(pipeline_batches_live(), 0);
 
   /* timeout 0 (no buffering): a raw input over the maximum is split the same way */
   fixture g;
-  fx_init(&g, 0, 7);
+  fx_init(&g, HOUR_MS, 0, 7);
   g.cfg.timeout = 0;
   wire_buf_init(&in, 0);
   for (int i = 0; i < 3; i++) add_resource(&in, 1, 4);
@@ -268,7 +169,7 @@ static void resource_over_max_is_split_inside(void) {
 
 static void mixed_raw_and_decoded(void) {
   fixture f;
-  fx_init(&f, 1000, 0);
+  fx_init(&f, HOUR_MS, 1000, 0);
   wire_buf in[4], all;
   wire_buf_init(&all, 0);
   for (int i = 0; i < 4; i++) {
@@ -285,15 +186,8 @@ static void mixed_raw_and_decoded(void) {
     CHECK(!metrics_has_raw(outs[1]) && outs[1]->points == 6);
     CHECK(metrics_has_raw(outs[2]) && outs[2]->points == 8);
   }
-  wire_buf fl, fw;
-  wire_buf_init(&fl, 0);
-  wire_buf_init(&fw, 0);
-  flatten_outputs(&fl, 0);
-  flatten_bytes(&all, &fw);
-  CHECK(same(&fl, &fw));
+  check_outputs_are_input(&all, 0);
   outs_reset();
-  wire_buf_free(&fl);
-  wire_buf_free(&fw);
   for (int i = 0; i < 4; i++) wire_buf_free(&in[i]);
   wire_buf_free(&all);
   CHECK_EQ(pipeline_batches_live(), 0);

@@ -71,41 +71,8 @@ static component_metrics *batch_of(const otlp_request *req) {
   return m;
 }
 
-typedef struct exporter {
-  const component_hooks *hooks;
-  void *state;
-} exporter;
-
-static exporter start_exporter(const component_hooks *hooks, const char *id, const void *cfg) {
-  exporter e = {.hooks = hooks};
-  component_create_args a = {.id = id, .kind = COMPONENT_EXPORTER, .config = cfg, .host = &th_host.host};
-  wire_err err;
-  wire_err_clear(&err);
-  int rc = hooks->create(&a, &e.state, &err);
-  CHECK_MSG(rc == 0, "create: %s", err.msg);
-  if (rc == 0) {
-    rc = hooks->start(e.state, &err);
-    CHECK_MSG(rc == 0, "start: %s", err.msg);
-  }
-  return e;
-}
-
-static void stop_exporter(exporter *e, bool graceful) {
-  wire_err err;
-  if (!e->state) return;
-  if (graceful) CHECK_EQ(e->hooks->shutdown(e->state, &err), 0);
-  e->hooks->destroy(e->state);
-  e->state = NULL;
-}
-
 static int consume(exporter *e, const otlp_request *req, wire_err *err) {
   return e->hooks->consume_metrics(e->state, batch_of(req), err);
-}
-
-/* Waits (bounded) until the exporter's counters say `points` were sent. */
-static bool wait_sent(int64_t points) {
-  for (int i = 0; i < 10000 && th_counter("otelcol_exporter_sent_metric_points") < points; i++) usleep(1000);
-  return th_counter("otelcol_exporter_sent_metric_points") >= points;
 }
 
 static void check_sample_arrived(const otlp_test_request *q) {
@@ -248,8 +215,7 @@ static void test_tls_both_protocols(void) {
   hc.retry_on_failure.enabled = false;
   e = start_exporter(&otlphttp_exporter_hooks, "otlphttp/badca", &hc);
   CHECK_EQ(consume(&e, sample, &err), 0);
-  for (int i = 0; i < 10000 && th_counter("otelcol_exporter_send_failed_metric_points") == 0; i++) usleep(1000);
-  CHECK_EQ(th_counter("otelcol_exporter_send_failed_metric_points"), SAMPLE_FULL_POINTS);
+  CHECK_EQ(wait_failed(), SAMPLE_FULL_POINTS);
   CHECK_EQ(otlp_test_server_count(s), 2);
   stop_exporter(&e, true);
   sample_otlp_free(sample);
@@ -298,8 +264,7 @@ static void test_retry_503_and_unavailable(void) {
   otlp_test_server_push_reply(s, &bad, 1);
   e = start_exporter(&otlp_exporter_hooks, "otlp", &gc);
   CHECK_EQ(consume(&e, sample, &err), 0);
-  for (int i = 0; i < 10000 && th_counter("otelcol_exporter_send_failed_metric_points") == 0; i++) usleep(1000);
-  CHECK_EQ(th_counter("otelcol_exporter_send_failed_metric_points"), SAMPLE_FULL_POINTS);
+  CHECK_EQ(wait_failed(), SAMPLE_FULL_POINTS);
   CHECK_EQ(otlp_test_server_count(s), 1);
   CHECK(th_log_has("INVALID_ARGUMENT: bad data"));
   stop_exporter(&e, true);
@@ -461,8 +426,7 @@ static void test_config_errors(void) {
   exporter e = start_exporter(&otlp_exporter_hooks, "otlp/secret", &c);
   otlp_request *sample = sample_otlp_full();
   CHECK_EQ(consume(&e, sample, &err), 0);
-  for (int i = 0; i < 10000 && th_counter("otelcol_exporter_send_failed_metric_points") == 0; i++) usleep(1000);
-  CHECK(th_counter("otelcol_exporter_send_failed_metric_points") > 0);
+  CHECK(wait_failed() > 0);
   CHECK(!th_log_has("s3cr3t"));
   stop_exporter(&e, true);
   sample_otlp_free(sample);

@@ -145,33 +145,17 @@ static void set_common(retry_config *r, queue_config *q) {
   q->queue_size = 100;
 }
 
-typedef struct exporter {
-  const component_hooks *hooks;
-  void *state;
-} exporter;
-
-static exporter start_exporter(const component_hooks *hooks, const char *id, const void *cfg) {
-  exporter e = {.hooks = hooks};
-  component_create_args a = {.id = id, .kind = COMPONENT_EXPORTER, .config = cfg, .host = &th_host.host};
-  wire_err err;
-  wire_err_clear(&err);
-  int rc = hooks->create(&a, &e.state, &err);
-  CHECK_MSG(rc == 0, "create: %s", err.msg);
-  if (rc == 0) CHECK_MSG(hooks->start(e.state, &err) == 0, "start: %s", err.msg);
-  return e;
-}
-
-static void stop_exporter(exporter *e, bool graceful) {
-  wire_err err;
-  if (!e->state) return;
-  if (graceful) CHECK_EQ(e->hooks->shutdown(e->state, &err), 0);
-  e->hooks->destroy(e->state);
-  e->state = NULL;
-}
-
-static bool wait_sent(int64_t points) {
-  for (int i = 0; i < 10000 && th_counter("otelcol_exporter_sent_metric_points") < points; i++) usleep(1000);
-  return th_counter("otelcol_exporter_sent_metric_points") >= points;
+/* The otlp (gRPC) exporter's config towards ep: plaintext, `compression`, a 5 s timeout, set_common's retry and
+ * queue. */
+static otlp_exporter_config grpc_config(char *ep, int compression) {
+  otlp_exporter_config gc;
+  memset(&gc, 0, sizeof gc);
+  gc.endpoint = ep;
+  gc.tls.insecure = true;
+  gc.compression = compression;
+  gc.timeout = 5000 * MS;
+  set_common(&gc.retry_on_failure, &gc.sending_queue);
+  return gc;
 }
 
 /* A clean request that protobuf-c would encode differently: a metric's fields out of order and an unknown
@@ -229,13 +213,7 @@ static void test_forwards_bytes_unchanged(void) {
   CHECK(wire_otlp_encode_request(r, &big, NULL) == 0);
   sample_otlp_free(r);
 
-  otlp_exporter_config gc;
-  memset(&gc, 0, sizeof gc);
-  gc.endpoint = ep;
-  gc.tls.insecure = true;
-  gc.compression = COMPRESSION_NONE;
-  gc.timeout = 5000 * MS;
-  set_common(&gc.retry_on_failure, &gc.sending_queue);
+  otlp_exporter_config gc = grpc_config(ep, COMPRESSION_NONE);
   gc.sending_queue.num_consumers = 1; /* arrivals in order */
   exporter e = start_exporter(&otlp_exporter_hooks, "otlp/raw", &gc);
   wire_err err;
@@ -288,12 +266,7 @@ static void test_modified_batch_is_encoded(void) {
   if (!s) return;
   char ep[64];
   snprintf(ep, sizeof ep, "127.0.0.1:%u", s->port);
-  otlp_exporter_config gc;
-  memset(&gc, 0, sizeof gc);
-  gc.endpoint = ep;
-  gc.tls.insecure = true;
-  gc.timeout = 5000 * MS;
-  set_common(&gc.retry_on_failure, &gc.sending_queue);
+  otlp_exporter_config gc = grpc_config(ep, COMPRESSION_GZIP);
   exporter e = start_exporter(&otlp_exporter_hooks, "otlp/changed", &gc);
   wire_buf odd;
   odd_request(&odd);
@@ -339,13 +312,7 @@ static void test_fan_out_prometheus_and_otlp(void) {
   if (!s) return;
   char ep[64];
   snprintf(ep, sizeof ep, "127.0.0.1:%u", s->port);
-  otlp_exporter_config gc;
-  memset(&gc, 0, sizeof gc);
-  gc.endpoint = ep;
-  gc.tls.insecure = true;
-  gc.compression = COMPRESSION_NONE;
-  gc.timeout = 5000 * MS;
-  set_common(&gc.retry_on_failure, &gc.sending_queue);
+  otlp_exporter_config gc = grpc_config(ep, COMPRESSION_NONE);
   exporter e = start_exporter(&otlp_exporter_hooks, "otlp/fan", &gc);
 
   uv_loop_t loop;
@@ -422,13 +389,8 @@ static void test_persistent_queue_raw(void) {
   if (!s) return;
   char ep[64];
   snprintf(ep, sizeof ep, "127.0.0.1:%u", s->port);
-  otlp_exporter_config gc;
-  memset(&gc, 0, sizeof gc);
-  gc.endpoint = "127.0.0.1:1"; /* nothing listens: records stay */
-  gc.tls.insecure = true;
-  gc.compression = COMPRESSION_NONE;
+  otlp_exporter_config gc = grpc_config("127.0.0.1:1", COMPRESSION_NONE); /* nothing listens: records stay */
   gc.timeout = 1000 * MS;
-  set_common(&gc.retry_on_failure, &gc.sending_queue);
   gc.sending_queue.storage = "file_storage";
   gc.sending_queue.num_consumers = 1;
   exporter e = start_exporter(&otlp_exporter_hooks, "otlp/pq", &gc);

@@ -14,16 +14,10 @@
 #include "testcerts.h"
 #include "wire/gzip.h"
 
-#define PB "application/x-protobuf"
-
 static wire_buf sample_pb; /* sample_otlp_full(), encoded */
 
 static void post_ok(wire_client *c, uint64_t *expect_points) {
-  wire_http_response resp;
-  wire_http_response_init(&resp, 0, 0);
-  http_do(c, "POST", "/v1/metrics", PB, sample_pb.data, sample_pb.len, NULL, NULL, &resp);
-  CHECK_EQ(resp.status, 200);
-  wire_http_response_free(&resp);
+  CHECK_EQ(post_metrics(c, sample_pb.data, sample_pb.len, NULL, NULL), 200);
   *expect_points += SAMPLE_FULL_POINTS;
   CHECK(wait_points("debug", *expect_points, 5000));
 }
@@ -33,17 +27,27 @@ static Google__Rpc__Status *status_of(const wire_http_response *resp) {
   return google__rpc__status__unpack(NULL, resp->body.len, resp->body.data ? resp->body.data : (const uint8_t *)"");
 }
 
-static const char *errors_yaml =
-    "receivers:\n"
-    "  otlp:\n"
-    "    protocols:\n"
+/* sample_pb is refused retryably over both protocols: HTTP 503 with Retry-After, gRPC UNAVAILABLE with
+ * RetryInfo. The answers are left in resp and r for more checks (the caller frees them). */
+static void expect_refused_retryably(uint16_t hport, uint16_t gport, wire_http_response *resp, wire_grpc_result *r) {
+  wire_client *c = http_client(hport, WIRE_CLIENT_H1);
+  wire_http_response_init(resp, 0, 0);
+  http_do(c, "POST", "/v1/metrics", PB, sample_pb.data, sample_pb.len, NULL, NULL, resp);
+  CHECK_EQ(resp->status, 503);
+  CHECK(wire_headers_get(&resp->headers, "retry-after") != NULL);
+  wire_client *g = http_client(gport, WIRE_CLIENT_H2);
+  wire_grpc_result_init(r);
+  CHECK(grpc_export(g, sample_pb.data, sample_pb.len, NULL, NULL, r) == 0);
+  CHECK_EQ(r->code, WIRE_GRPC_UNAVAILABLE);
+  CHECK(r->has_retry_info);
+  wire_client_free(c);
+  wire_client_free(g);
+}
+
+static const char *errors_yaml = RT_YAML_OTLP_RECEIVER
     "      grpc: {endpoint: 127.0.0.1:0, max_recv_msg_size_mib: 1}\n"
     "      http: {endpoint: 127.0.0.1:0, max_request_body_size: 65536}\n"
-    "exporters:\n"
-    "  debug:\n"
-    "service:\n"
-    "  pipelines:\n"
-    "    metrics: {receivers: [otlp], exporters: [debug]}\n";
+    RT_YAML_OTLP_TO_DEBUG;
 
 static void http_errors_and_recovery(void) {
   capture_reset();
@@ -206,11 +210,8 @@ static void grpc_errors(void) {
   wire_client *g = http_client(gport, WIRE_CLIENT_H2);
   wire_grpc_result r;
   /* malformed message */
-  wire_grpc_result_init(&r);
   static const uint8_t bad_pb[] = {0x0a, 0x05, 0x0a, 0x03, 0xff, 0xff};
-  CHECK(grpc_export(g, bad_pb, sizeof bad_pb, NULL, NULL, &r) == 0);
-  CHECK_EQ(r.code, WIRE_GRPC_INVALID_ARGUMENT);
-  wire_grpc_result_free(&r);
+  CHECK_EQ(grpc_export_code(g, bad_pb, sizeof bad_pb, NULL, NULL), WIRE_GRPC_INVALID_ARGUMENT);
   /* unknown method */
   wire_grpc_result_init(&r);
   wire_grpc_call call = {.path = "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
@@ -229,10 +230,7 @@ static void grpc_errors(void) {
   free(big);
   /* and a good one still works */
   wire_client_disconnect(g);
-  wire_grpc_result_init(&r);
-  CHECK(grpc_export(g, sample_pb.data, sample_pb.len, NULL, NULL, &r) == 0);
-  CHECK_EQ(r.code, WIRE_GRPC_OK);
-  wire_grpc_result_free(&r);
+  CHECK_EQ(grpc_export_code(g, sample_pb.data, sample_pb.len, NULL, NULL), WIRE_GRPC_OK);
   CHECK(wait_points("debug", SAMPLE_FULL_POINTS, 5000));
   wire_client_free(g);
   harness_stop(&h);
@@ -243,9 +241,7 @@ static void backpressure_is_retryable(void) {
   capture_reset();
   harness h;
   const char *yaml =
-      "receivers:\n"
-      "  otlp:\n"
-      "    protocols:\n"
+      RT_YAML_OTLP_RECEIVER
       "      grpc: {endpoint: 127.0.0.1:0}\n"
       "      http: {endpoint: 127.0.0.1:0}\n"
       "exporters:\n"
@@ -256,28 +252,17 @@ static void backpressure_is_retryable(void) {
   if (harness_start(&h, yaml) < 0) return;
   uint16_t gport, hport;
   harness_ports(&h, "otlp", &gport, &hport);
-  wire_client *c = http_client(hport, WIRE_CLIENT_H1);
   wire_http_response resp;
-  wire_http_response_init(&resp, 0, 0);
-  http_do(c, "POST", "/v1/metrics", PB, sample_pb.data, sample_pb.len, NULL, NULL, &resp);
-  CHECK_EQ(resp.status, 503);
-  CHECK(wire_headers_get(&resp.headers, "retry-after") != NULL);
+  wire_grpc_result r;
+  expect_refused_retryably(hport, gport, &resp, &r);
   Google__Rpc__Status *st = status_of(&resp);
   CHECK(st && st->code == WIRE_GRPC_UNAVAILABLE);
   if (st) google__rpc__status__free_unpacked(st, NULL);
-  wire_client *g = http_client(gport, WIRE_CLIENT_H2);
-  wire_grpc_result r;
-  wire_grpc_result_init(&r);
-  CHECK(grpc_export(g, sample_pb.data, sample_pb.len, NULL, NULL, &r) == 0);
-  CHECK_EQ(r.code, WIRE_GRPC_UNAVAILABLE);
-  CHECK(r.has_retry_info);
   CHECK(wire_grpc_otlp_retryable(r.code, r.has_retry_info));
   wire_grpc_result_free(&r);
   CHECK_EQ(telemetry_get(h.tel, "otelcol_receiver_refused_metric_points", "otlp", "http"), SAMPLE_FULL_POINTS);
   CHECK_EQ(telemetry_get(h.tel, "otelcol_receiver_refused_metric_points", "otlp", "grpc"), SAMPLE_FULL_POINTS);
   wire_http_response_free(&resp);
-  wire_client_free(c);
-  wire_client_free(g);
   harness_stop(&h);
   capture_reset();
 }
@@ -287,9 +272,7 @@ static void memory_limiter_refuses(void) {
   capture_reset();
   harness h;
   const char *yaml =
-      "receivers:\n"
-      "  otlp:\n"
-      "    protocols:\n"
+      RT_YAML_OTLP_RECEIVER
       "      grpc: {endpoint: 127.0.0.1:0}\n"
       "      http: {endpoint: 127.0.0.1:0}\n"
       "processors:\n"
@@ -302,23 +285,12 @@ static void memory_limiter_refuses(void) {
   if (harness_start(&h, yaml) < 0) return;
   uint16_t gport, hport;
   harness_ports(&h, "otlp", &gport, &hport);
-  wire_client *c = http_client(hport, WIRE_CLIENT_H1);
   wire_http_response resp;
-  wire_http_response_init(&resp, 0, 0);
-  http_do(c, "POST", "/v1/metrics", PB, sample_pb.data, sample_pb.len, NULL, NULL, &resp);
-  CHECK_EQ(resp.status, 503);
-  CHECK(wire_headers_get(&resp.headers, "retry-after") != NULL);
-  wire_client *g = http_client(gport, WIRE_CLIENT_H2);
   wire_grpc_result r;
-  wire_grpc_result_init(&r);
-  CHECK(grpc_export(g, sample_pb.data, sample_pb.len, NULL, NULL, &r) == 0);
-  CHECK_EQ(r.code, WIRE_GRPC_UNAVAILABLE);
-  CHECK(r.has_retry_info);
+  expect_refused_retryably(hport, gport, &resp, &r);
   wire_grpc_result_free(&r);
   CHECK_EQ(capture_points("debug"), 0);
   wire_http_response_free(&resp);
-  wire_client_free(c);
-  wire_client_free(g);
   harness_stop(&h);
   capture_reset();
 }
@@ -330,9 +302,7 @@ static void bearer_token_auth(void) {
       "extensions:\n"
       "  bearertokenauth:\n"
       "    token: s3cret-token\n"
-      "receivers:\n"
-      "  otlp:\n"
-      "    protocols:\n"
+      RT_YAML_OTLP_RECEIVER
       "      grpc: {endpoint: 127.0.0.1:0, auth: {authenticator: bearertokenauth}}\n"
       "      http: {endpoint: 127.0.0.1:0, auth: {authenticator: bearertokenauth}}\n"
       "exporters:\n"
@@ -345,31 +315,18 @@ static void bearer_token_auth(void) {
   uint16_t gport, hport;
   harness_ports(&h, "otlp", &gport, &hport);
   wire_client *c = http_client(hport, WIRE_CLIENT_H1);
+  CHECK_EQ(post_metrics(c, sample_pb.data, sample_pb.len, NULL, NULL), 401);
   wire_http_response resp;
   wire_http_response_init(&resp, 0, 0);
-  http_do(c, "POST", "/v1/metrics", PB, sample_pb.data, sample_pb.len, NULL, NULL, &resp);
-  CHECK_EQ(resp.status, 401);
-  wire_http_response_reset(&resp);
   http_do(c, "POST", "/v1/metrics", PB, sample_pb.data, sample_pb.len, "authorization", "Bearer wrong", &resp);
   CHECK_EQ(resp.status, 401);
   wire_buf_append(&resp.body, "", 1, NULL);
   CHECK(strstr((const char *)resp.body.data, "s3cret") == NULL);
-  wire_http_response_reset(&resp);
-  http_do(c, "POST", "/v1/metrics", PB, sample_pb.data, sample_pb.len, "authorization", "Basic s3cret-token", &resp);
-  CHECK_EQ(resp.status, 401);
-  wire_http_response_reset(&resp);
-  http_do(c, "POST", "/v1/metrics", PB, sample_pb.data, sample_pb.len, "Authorization", "Bearer s3cret-token", &resp);
-  CHECK_EQ(resp.status, 200);
+  CHECK_EQ(post_metrics(c, sample_pb.data, sample_pb.len, "authorization", "Basic s3cret-token"), 401);
+  CHECK_EQ(post_metrics(c, sample_pb.data, sample_pb.len, "Authorization", "Bearer s3cret-token"), 200);
   wire_client *g = http_client(gport, WIRE_CLIENT_H2);
-  wire_grpc_result r;
-  wire_grpc_result_init(&r);
-  CHECK(grpc_export(g, sample_pb.data, sample_pb.len, NULL, NULL, &r) == 0);
-  CHECK_EQ(r.code, WIRE_GRPC_UNAUTHENTICATED);
-  wire_grpc_result_free(&r);
-  wire_grpc_result_init(&r);
-  CHECK(grpc_export(g, sample_pb.data, sample_pb.len, "authorization", "Bearer s3cret-token", &r) == 0);
-  CHECK_EQ(r.code, WIRE_GRPC_OK);
-  wire_grpc_result_free(&r);
+  CHECK_EQ(grpc_export_code(g, sample_pb.data, sample_pb.len, NULL, NULL), WIRE_GRPC_UNAUTHENTICATED);
+  CHECK_EQ(grpc_export_code(g, sample_pb.data, sample_pb.len, "authorization", "Bearer s3cret-token"), WIRE_GRPC_OK);
   CHECK(wait_points("debug", 2 * SAMPLE_FULL_POINTS, 5000));
   /* the client side of the extension gives exporters the header */
   component_auth *a = runtime_host(h.rt)->auth(runtime_host(h.rt), "bearertokenauth");
@@ -419,17 +376,11 @@ static void cors_preflight_and_origin(void) {
   capture_reset();
   harness h;
   const char *yaml =
-      "receivers:\n"
-      "  otlp:\n"
-      "    protocols:\n"
+      RT_YAML_OTLP_RECEIVER
       "      http:\n"
       "        endpoint: 127.0.0.1:0\n"
       "        cors: {allowed_origins: ['https://*.example.com'], allowed_headers: [X-Custom], max_age: 600}\n"
-      "exporters:\n"
-      "  debug:\n"
-      "service:\n"
-      "  pipelines:\n"
-      "    metrics: {receivers: [otlp], exporters: [debug]}\n";
+      RT_YAML_OTLP_TO_DEBUG;
   if (harness_start(&h, yaml) < 0) return;
   uint16_t hport;
   harness_ports(&h, "otlp", NULL, &hport);
@@ -474,59 +425,31 @@ static void tls_and_mtls(void) {
   capture_reset();
   char yaml[4096];
   snprintf(yaml, sizeof yaml,
-           "receivers:\n"
-           "  otlp:\n"
-           "    protocols:\n"
+           RT_YAML_OTLP_RECEIVER
            "      grpc:\n"
            "        endpoint: 127.0.0.1:0\n"
            "        tls: {cert_file: %s, key_file: %s, client_ca_file: %s}\n"
            "      http:\n"
            "        endpoint: 127.0.0.1:0\n"
            "        tls: {cert_file: %s, key_file: %s}\n"
-           "exporters:\n"
-           "  debug:\n"
-           "service:\n"
-           "  pipelines:\n"
-           "    metrics: {receivers: [otlp], exporters: [debug]}\n",
+           RT_YAML_OTLP_TO_DEBUG,
            certs.server_cert, certs.server_key, certs.ca, certs.server_cert, certs.server_key);
   harness h;
   if (harness_start(&h, yaml) < 0) return;
   uint16_t gport, hport;
   harness_ports(&h, "otlp", &gport, &hport);
-  char ep[64];
   wire_err err = {0};
   /* HTTPS */
   wire_tls_config tls = {.ca_file = certs.ca};
-  snprintf(ep, sizeof ep, "https://127.0.0.1:%u", hport);
-  wire_client_config cc = {.endpoint = ep, .tls = &tls};
-  wire_client *c = wire_client_new(&cc, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
-  wire_http_response resp;
-  wire_http_response_init(&resp, 0, 0);
-  if (c) http_do(c, "POST", "/v1/metrics", PB, sample_pb.data, sample_pb.len, NULL, NULL, &resp);
-  CHECK_EQ(resp.status, 200);
-  wire_http_response_free(&resp);
-  wire_client_free(c);
+  CHECK_MSG(https_post(hport, &tls, sample_pb.data, sample_pb.len, &err) == 200, "%s", err.msg);
   /* gRPC with a client certificate: accepted */
-  snprintf(ep, sizeof ep, "127.0.0.1:%u", gport);
   wire_tls_config mtls = {.ca_file = certs.ca, .cert_file = certs.client_cert, .key_file = certs.client_key};
-  wire_client_config gc = {.endpoint = ep, .tls = &mtls, .force_tls = true, .proto = WIRE_CLIENT_H2};
-  wire_client *g = wire_client_new(&gc, &err);
-  CHECK_MSG(g != NULL, "%s", err.msg);
-  wire_grpc_result r;
-  wire_grpc_result_init(&r);
-  if (g) CHECK(grpc_export(g, sample_pb.data, sample_pb.len, NULL, NULL, &r) == 0);
-  CHECK_EQ(r.code, WIRE_GRPC_OK);
-  wire_grpc_result_free(&r);
-  wire_client_free(g);
+  int code;
+  CHECK_EQ(grpc_tls_export(gport, &mtls, sample_pb.data, sample_pb.len, &code), 0);
+  CHECK_EQ(code, WIRE_GRPC_OK);
   /* ... and without one: refused */
-  gc.tls = &tls;
-  g = wire_client_new(&gc, &err);
-  wire_grpc_result_init(&r);
-  if (g) CHECK(grpc_export(g, sample_pb.data, sample_pb.len, NULL, NULL, &r) < 0);
-  CHECK(r.code == WIRE_GRPC_UNAVAILABLE);
-  wire_grpc_result_free(&r);
-  wire_client_free(g);
+  CHECK(grpc_tls_export(gport, &tls, sample_pb.data, sample_pb.len, &code) < 0);
+  CHECK(code == WIRE_GRPC_UNAVAILABLE);
   CHECK(wait_points("debug", 2 * SAMPLE_FULL_POINTS, 5000));
   harness_stop(&h);
   capture_reset();

@@ -7,19 +7,10 @@
 
 #include "wire/gzip.h"
 
-#define PB "application/x-protobuf"
-
-static const char *yaml =
-    "receivers:\n"
-    "  otlp:\n"
-    "    protocols:\n"
+static const char *yaml = RT_YAML_OTLP_RECEIVER
     "      grpc: {endpoint: 127.0.0.1:0, include_metadata: true}\n"
     "      http: {endpoint: 127.0.0.1:0, include_metadata: true}\n"
-    "exporters:\n"
-    "  debug:\n"
-    "service:\n"
-    "  pipelines:\n"
-    "    metrics: {receivers: [otlp], exporters: [debug]}\n";
+    RT_YAML_OTLP_TO_DEBUG;
 
 /* Batch i of the capture, with a reference (NULL if there is none). */
 static component_metrics *captured(size_t i) {
@@ -64,11 +55,7 @@ static void clean_requests_arrive_raw(void) {
   wire_client_free(c);
 
   wire_client *g = http_client(gport, WIRE_CLIENT_H2);
-  wire_grpc_result r;
-  wire_grpc_result_init(&r);
-  CHECK(grpc_export(g, pb.data, pb.len, NULL, NULL, &r) == 0);
-  CHECK_EQ(r.code, WIRE_GRPC_OK);
-  wire_grpc_result_free(&r);
+  CHECK_EQ(grpc_export_code(g, pb.data, pb.len, NULL, NULL), WIRE_GRPC_OK);
   wire_client_free(g);
 
   CHECK(wait_points("debug", 300, 5000));

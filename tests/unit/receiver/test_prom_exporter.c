@@ -147,23 +147,36 @@ static void poll_done(uv_timer_t *t) {
   if (atomic_load(&client_done)) uv_stop(t->loop);
 }
 
-static void test_scrape_over_http(void) {
-  uv_loop_t loop;
-  uv_loop_init(&loop);
-  component_host host = {.loop = &loop, .log = host_log, .count = host_count, .hold = host_hold, .release = host_release};
+/* The exporter's config in the scrape tests: a port of its own, suffixes and OpenMetrics on, 5 min expiry. */
+static prometheus_exporter_config scrape_config(void) {
   prometheus_exporter_config cfg = {0};
   cfg.endpoint = "127.0.0.1:0";
   cfg.add_metric_suffixes = true;
   cfg.enable_open_metrics = true;
   cfg.metric_expiration = 300000000000LL;
-  cfg_kv consts[] = {{"env", "test"}};
-  cfg.const_labels.v = consts;
-  cfg.const_labels.n = 1;
-  component_create_args args = {.id = "prometheus", .kind = COMPONENT_EXPORTER, .config = &cfg, .host = &host};
+  return cfg;
+}
+
+/* Creates and starts the prometheus exporter with cfg on host (CHECKs both); its state. */
+static void *start_prometheus(component_host *host, const prometheus_exporter_config *cfg) {
+  component_create_args args = {.id = "prometheus", .kind = COMPONENT_EXPORTER, .config = cfg, .host = host};
   void *state = NULL;
   wire_err err = {0};
   CHECK_MSG(prometheus_exporter_hooks.create(&args, &state, &err) == 0, "create: %s", err.msg);
   CHECK_MSG(prometheus_exporter_hooks.start(state, &err) == 0, "start: %s", err.msg);
+  return state;
+}
+
+static void test_scrape_over_http(void) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  component_host host = {.loop = &loop, .log = host_log, .count = host_count, .hold = host_hold, .release = host_release};
+  prometheus_exporter_config cfg = scrape_config();
+  cfg_kv consts[] = {{"env", "test"}};
+  cfg.const_labels.v = consts;
+  cfg.const_labels.n = 1;
+  void *state = start_prometheus(&host, &cfg);
+  wire_err err = {0};
   port = prometheus_exporter_port(state);
   CHECK(port != 0);
 
@@ -280,16 +293,9 @@ static void test_large_scrape_is_streamed(void) {
   uv_loop_t loop;
   uv_loop_init(&loop);
   component_host host = {.loop = &loop, .log = host_log, .count = host_count, .hold = host_hold, .release = host_release};
-  prometheus_exporter_config cfg = {0};
-  cfg.endpoint = "127.0.0.1:0";
-  cfg.add_metric_suffixes = true;
-  cfg.enable_open_metrics = true;
-  cfg.metric_expiration = 300000000000LL;
-  component_create_args args = {.id = "prometheus", .kind = COMPONENT_EXPORTER, .config = &cfg, .host = &host};
-  void *state = NULL;
+  prometheus_exporter_config cfg = scrape_config();
+  void *state = start_prometheus(&host, &cfg);
   wire_err err = {0};
-  CHECK_MSG(prometheus_exporter_hooks.create(&args, &state, &err) == 0, "create: %s", err.msg);
-  CHECK_MSG(prometheus_exporter_hooks.start(state, &err) == 0, "start: %s", err.msg);
   port = prometheus_exporter_port(state);
 
   otlp_request *req = sample_otlp_parametric(16, 400, 2); /* 12 kept families × 400 series, ~1.5 MB of text */

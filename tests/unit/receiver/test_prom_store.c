@@ -55,11 +55,11 @@ static void **vec(size_t *n, va_list ap) {
   return out;
 }
 
-static AV *av_str(const char *s) {
+/* An AnyValue of the given case; the caller sets its value. */
+static AV *av(Opentelemetry__Proto__Common__V1__AnyValue__ValueCase value_case) {
   AV *v = A(sizeof *v);
   opentelemetry__proto__common__v1__any_value__init(v);
-  v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE;
-  v->string_value = (char *)s;
+  v->value_case = value_case;
   return v;
 }
 
@@ -71,28 +71,26 @@ static KV *kv(const char *k, AV *v) {
   return p;
 }
 
-static KV *S(const char *k, const char *v) { return kv(k, av_str(v)); }
+static KV *S(const char *k, const char *s) {
+  AV *v = av(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE);
+  v->string_value = (char *)s;
+  return kv(k, v);
+}
 
 static KV *I(const char *k, int64_t i) {
-  AV *v = A(sizeof *v);
-  opentelemetry__proto__common__v1__any_value__init(v);
-  v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE;
+  AV *v = av(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE);
   v->int_value = i;
   return kv(k, v);
 }
 
 static KV *D(const char *k, double d) {
-  AV *v = A(sizeof *v);
-  opentelemetry__proto__common__v1__any_value__init(v);
-  v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE;
+  AV *v = av(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE);
   v->double_value = d;
   return kv(k, v);
 }
 
 static KV *B(const char *k, bool b) {
-  AV *v = A(sizeof *v);
-  opentelemetry__proto__common__v1__any_value__init(v);
-  v->value_case = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE;
+  AV *v = av(OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE);
   v->bool_value = b;
   return kv(k, v);
 }
@@ -140,40 +138,40 @@ static NumberDP *num_d(double v, uint64_t start, uint64_t t, attrs at) {
   return p;
 }
 
-static Metric *metric(const char *name, const char *unit, const char *desc) {
+static Metric *metric(const char *name, const char *unit, const char *desc, Opentelemetry__Proto__Metrics__V1__Metric__DataCase data) {
   Metric *m = A(sizeof *m);
   opentelemetry__proto__metrics__v1__metric__init(m);
   m->name = (char *)name;
   m->unit = (char *)unit;
   m->description = (char *)desc;
+  m->data_case = data;
   return m;
 }
 
+/* Sets holder->data_points from the NULL-terminated arguments that follow `last` in the enclosing function. */
+#define TAKE_POINTS(last, holder)                                           \
+  do {                                                                      \
+    va_list ap_;                                                            \
+    va_start(ap_, last);                                                    \
+    (holder)->data_points = (void *)vec(&(holder)->n_data_points, ap_);     \
+    va_end(ap_);                                                            \
+  } while (0)
+
 static Metric *gauge(const char *name, const char *unit, const char *desc, ...) {
-  Metric *m = metric(name, unit, desc);
-  Opentelemetry__Proto__Metrics__V1__Gauge *g = A(sizeof *g);
-  opentelemetry__proto__metrics__v1__gauge__init(g);
-  va_list ap;
-  va_start(ap, desc);
-  g->data_points = (NumberDP **)vec(&g->n_data_points, ap);
-  va_end(ap);
-  m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE;
-  m->gauge = g;
+  Metric *m = metric(name, unit, desc, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE);
+  m->gauge = A(sizeof *m->gauge);
+  opentelemetry__proto__metrics__v1__gauge__init(m->gauge);
+  TAKE_POINTS(desc, m->gauge);
   return m;
 }
 
 static Metric *sum(const char *name, const char *unit, const char *desc, bool monotonic, int temporality, ...) {
-  Metric *m = metric(name, unit, desc);
-  Opentelemetry__Proto__Metrics__V1__Sum *s = A(sizeof *s);
-  opentelemetry__proto__metrics__v1__sum__init(s);
-  s->is_monotonic = monotonic;
-  s->aggregation_temporality = temporality;
-  va_list ap;
-  va_start(ap, temporality);
-  s->data_points = (NumberDP **)vec(&s->n_data_points, ap);
-  va_end(ap);
-  m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM;
-  m->sum = s;
+  Metric *m = metric(name, unit, desc, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM);
+  m->sum = A(sizeof *m->sum);
+  opentelemetry__proto__metrics__v1__sum__init(m->sum);
+  m->sum->is_monotonic = monotonic;
+  m->sum->aggregation_temporality = temporality;
+  TAKE_POINTS(temporality, m->sum);
   return m;
 }
 
@@ -198,16 +196,11 @@ static HistDP *hist_dp(uint64_t start, uint64_t t, attrs at, uint64_t count, dou
 }
 
 static Metric *histogram(const char *name, const char *unit, const char *desc, int temporality, ...) {
-  Metric *m = metric(name, unit, desc);
-  Opentelemetry__Proto__Metrics__V1__Histogram *h = A(sizeof *h);
-  opentelemetry__proto__metrics__v1__histogram__init(h);
-  h->aggregation_temporality = temporality;
-  va_list ap;
-  va_start(ap, temporality);
-  h->data_points = (HistDP **)vec(&h->n_data_points, ap);
-  va_end(ap);
-  m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM;
-  m->histogram = h;
+  Metric *m = metric(name, unit, desc, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM);
+  m->histogram = A(sizeof *m->histogram);
+  opentelemetry__proto__metrics__v1__histogram__init(m->histogram);
+  m->histogram->aggregation_temporality = temporality;
+  TAKE_POINTS(temporality, m->histogram);
   return m;
 }
 
@@ -240,16 +233,11 @@ static ExpDP *exp_dp(uint64_t start, uint64_t t, attrs at, int32_t scale, uint64
 }
 
 static Metric *exphist(const char *name, const char *unit, const char *desc, int temporality, ...) {
-  Metric *m = metric(name, unit, desc);
-  Opentelemetry__Proto__Metrics__V1__ExponentialHistogram *h = A(sizeof *h);
+  Metric *m = metric(name, unit, desc, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM);
+  Opentelemetry__Proto__Metrics__V1__ExponentialHistogram *h = m->exponential_histogram = A(sizeof *h);
   opentelemetry__proto__metrics__v1__exponential_histogram__init(h);
   h->aggregation_temporality = temporality;
-  va_list ap;
-  va_start(ap, temporality);
-  h->data_points = (ExpDP **)vec(&h->n_data_points, ap);
-  va_end(ap);
-  m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM;
-  m->exponential_histogram = h;
+  TAKE_POINTS(temporality, h);
   return m;
 }
 
@@ -274,15 +262,10 @@ static SummaryDP *summary_dp(uint64_t t, attrs at, uint64_t count, double s, siz
 }
 
 static Metric *summary(const char *name, const char *unit, const char *desc, ...) {
-  Metric *m = metric(name, unit, desc);
-  Opentelemetry__Proto__Metrics__V1__Summary *s = A(sizeof *s);
-  opentelemetry__proto__metrics__v1__summary__init(s);
-  va_list ap;
-  va_start(ap, desc);
-  s->data_points = (SummaryDP **)vec(&s->n_data_points, ap);
-  va_end(ap);
-  m->data_case = OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY;
-  m->summary = s;
+  Metric *m = metric(name, unit, desc, OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY);
+  m->summary = A(sizeof *m->summary);
+  opentelemetry__proto__metrics__v1__summary__init(m->summary);
+  TAKE_POINTS(desc, m->summary);
   return m;
 }
 
@@ -342,6 +325,11 @@ static prom_consume_result feed(prom_store *s, RM *rm) {
   prom_consume_result r;
   prom_store_consume(s, &rm, 1, &r);
   return r;
+}
+
+/* Feeds one metric with no resource and no scope. */
+static prom_consume_result feed_metric(prom_store *s, Metric *m) {
+  return feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, m, NULL), NULL));
 }
 
 static char *render(prom_store *s, prom_format f) {
@@ -467,20 +455,20 @@ static void test_openmetrics_with_exemplars(void) {
 static void test_delta_sum_accumulates(void) {
   prom_store *s = store_with(NULL);
   attrs a = AT(S("k", "v"), NULL);
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, sum("jobs", "", "", true, DELTA, num_i(5, 100, 200, a), NULL), NULL), NULL));
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, sum("jobs", "", "", true, DELTA, num_i(3, 200, 300, a), NULL), NULL), NULL));
+  feed_metric(s, sum("jobs", "", "", true, DELTA, num_i(5, 100, 200, a), NULL));
+  feed_metric(s, sum("jobs", "", "", true, DELTA, num_i(3, 200, 300, a), NULL));
   CHECK_RENDER(s, PROM_FORMAT_TEXT, "# TYPE jobs_total counter\njobs_total{k=\"v\"} 8\n");
   /* a zero start time cannot be checked for alignment: it adds */
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, sum("jobs", "", "", true, DELTA, num_i(2, 0, 400, a), NULL), NULL), NULL));
+  feed_metric(s, sum("jobs", "", "", true, DELTA, num_i(2, 0, 400, a), NULL));
   CHECK_RENDER(s, PROM_FORMAT_TEXT, "# TYPE jobs_total counter\njobs_total{k=\"v\"} 10\n");
   /* a later start time (a gap or a restart): the counter starts again */
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, sum("jobs", "", "", true, DELTA, num_i(1, 500, 600, a), NULL), NULL), NULL));
+  feed_metric(s, sum("jobs", "", "", true, DELTA, num_i(1, 500, 600, a), NULL));
   CHECK_RENDER(s, PROM_FORMAT_TEXT, "# TYPE jobs_total counter\njobs_total{k=\"v\"} 1\n");
   /* overlapping what was counted: dropped */
-  prom_consume_result r = feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, sum("jobs", "", "", true, DELTA, num_i(9, 550, 700, a), NULL), NULL), NULL));
+  prom_consume_result r = feed_metric(s, sum("jobs", "", "", true, DELTA, num_i(9, 550, 700, a), NULL));
   CHECK_EQ(r.dropped, 1);
   /* doubles add as doubles; an int + double mix turns double */
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, sum("jobs", "", "", true, DELTA, num_d(0.5, 600, 800, a), NULL), NULL), NULL));
+  feed_metric(s, sum("jobs", "", "", true, DELTA, num_d(0.5, 600, 800, a), NULL));
   CHECK_RENDER(s, PROM_FORMAT_TEXT, "# TYPE jobs_total counter\njobs_total{k=\"v\"} 1.5\n");
   prom_store_stats st;
   prom_store_get_stats(s, &st);
@@ -491,9 +479,8 @@ static void test_delta_sum_accumulates(void) {
 
 static void test_cumulative_out_of_order_and_unsupported(void) {
   prom_store *s = store_with(NULL);
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, sum("c", "", "", true, CUMULATIVE, num_i(10, 1, 200, NOATTRS), NULL), NULL), NULL));
-  prom_consume_result r =
-      feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, sum("c", "", "", true, CUMULATIVE, num_i(5, 1, 100, NOATTRS), NULL), NULL), NULL));
+  feed_metric(s, sum("c", "", "", true, CUMULATIVE, num_i(10, 1, 200, NOATTRS), NULL));
+  prom_consume_result r = feed_metric(s, sum("c", "", "", true, CUMULATIVE, num_i(5, 1, 100, NOATTRS), NULL));
   CHECK_EQ(r.dropped, 1); /* older than what is stored */
   /* delta non-monotonic sums and unspecified temporality are dropped, as in the Collector */
   r = feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, sum("updown", "", "", false, DELTA, num_i(1, 1, 2, NOATTRS), NULL),
@@ -514,7 +501,7 @@ static void test_histograms(void) {
   prom_store *s = store_with(NULL);
   double b[] = {0.1, 1, 10};
   uint64_t c1[] = {1, 2, 3, 4}, c2[] = {1, 0, 0, 1};
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, histogram("latency", "s", "Latency", CUMULATIVE, hist_dp(1, 2, NOATTRS, 10, 55.5, 3, b, c1), NULL), NULL), NULL));
+  feed_metric(s, histogram("latency", "s", "Latency", CUMULATIVE, hist_dp(1, 2, NOATTRS, 10, 55.5, 3, b, c1), NULL));
   const char *want1 = "# HELP latency_seconds Latency\n"
                       "# TYPE latency_seconds histogram\n"
                       "latency_seconds_bucket{le=\"0.1\"} 1\n"
@@ -526,8 +513,8 @@ static void test_histograms(void) {
   CHECK_RENDER(s, PROM_FORMAT_TEXT, want1);
   /* delta: accumulated while aligned and the bounds stay */
   attrs a = AT(S("op", "get"), NULL);
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, histogram("d", "", "", DELTA, hist_dp(10, 20, a, 10, 5, 3, b, c1), NULL), NULL), NULL));
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, histogram("d", "", "", DELTA, hist_dp(20, 30, a, 2, 1.5, 3, b, c2), NULL), NULL), NULL));
+  feed_metric(s, histogram("d", "", "", DELTA, hist_dp(10, 20, a, 10, 5, 3, b, c1), NULL));
+  feed_metric(s, histogram("d", "", "", DELTA, hist_dp(20, 30, a, 2, 1.5, 3, b, c2), NULL));
   char *text = render(s, PROM_FORMAT_TEXT);
   CHECK_CONTAINS(text, "# TYPE d histogram\n"
                        "d_bucket{op=\"get\",le=\"0.1\"} 2\n"
@@ -540,7 +527,7 @@ static void test_histograms(void) {
   /* new bounds: the new point replaces the state */
   double b2[] = {5};
   uint64_t c3[] = {1, 1};
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, histogram("d", "", "", DELTA, hist_dp(30, 40, a, 2, 6, 1, b2, c3), NULL), NULL), NULL));
+  feed_metric(s, histogram("d", "", "", DELTA, hist_dp(30, 40, a, 2, 6, 1, b2, c3), NULL));
   text = render(s, PROM_FORMAT_TEXT);
   CHECK_CONTAINS(text, "d_bucket{op=\"get\",le=\"5\"} 1\nd_bucket{op=\"get\",le=\"+Inf\"} 2\nd_sum{op=\"get\"} 6\n");
   free(text);
@@ -548,8 +535,8 @@ static void test_histograms(void) {
   HistDP *bad = hist_dp(1, 2, NOATTRS, 1, 1, 3, b, c1);
   bad->n_bucket_counts = 2;
   double unsorted[] = {1, 0.5};
-  prom_consume_result r = feed(
-      s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, histogram("bad", "", "", CUMULATIVE, bad, hist_dp(1, 2, NOATTRS, 1, 1, 2, unsorted, c1), NULL), NULL), NULL));
+  prom_consume_result r =
+      feed_metric(s, histogram("bad", "", "", CUMULATIVE, bad, hist_dp(1, 2, NOATTRS, 1, 1, 2, unsorted, c1), NULL));
   CHECK_EQ(r.dropped, 2);
   prom_store_free(s);
   arena_reset();
@@ -562,7 +549,7 @@ static void test_exponential_histogram_conversion(void) {
   ExpDP *p = exp_dp(1, 2, NOATTRS, 0, 7, 4.5, 1, 0);
   p->positive = buckets(0, 2, pos);
   p->negative = buckets(0, 1, neg);
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, exphist("x", "", "", CUMULATIVE, p, NULL), NULL), NULL));
+  feed_metric(s, exphist("x", "", "", CUMULATIVE, p, NULL));
   CHECK_RENDER(s, PROM_FORMAT_TEXT,
                "# TYPE x histogram\n"
                "x_bucket{le=\"-1\"} 3\n"
@@ -579,7 +566,7 @@ static void test_exponential_histogram_conversion(void) {
   uint64_t pos1[] = {1, 1};
   p = exp_dp(1, 2, NOATTRS, 1, 2, 2.2, 0, 0.001);
   p->positive = buckets(-1, 2, pos1);
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, exphist("y", "", "", CUMULATIVE, p, NULL), NULL), NULL));
+  feed_metric(s, exphist("y", "", "", CUMULATIVE, p, NULL));
   CHECK_RENDER(s, PROM_FORMAT_TEXT,
                "# TYPE y histogram\n"
                "y_bucket{le=\"0.001\"} 0\n"
@@ -597,8 +584,8 @@ static void test_exponential_histogram_conversion(void) {
   d1->positive = buckets(0, 2, a1);
   ExpDP *d2 = exp_dp(20, 30, NOATTRS, 0, 2, 3, 1, 0);
   d2->positive = buckets(0, 1, a2);
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, exphist("z", "", "", DELTA, d1, NULL), NULL), NULL));
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, exphist("z", "", "", DELTA, d2, NULL), NULL), NULL));
+  feed_metric(s, exphist("z", "", "", DELTA, d1, NULL));
+  feed_metric(s, exphist("z", "", "", DELTA, d2, NULL));
   CHECK_RENDER(s, PROM_FORMAT_TEXT,
                "# TYPE z histogram\n"
                "z_bucket{le=\"0\"} 1\n"
@@ -608,7 +595,7 @@ static void test_exponential_histogram_conversion(void) {
                "z_count 5\n");
   /* scale out of range: dropped as invalid */
   ExpDP *bad = exp_dp(1, 2, NOATTRS, 21, 1, 1, 1, 0);
-  prom_consume_result r = feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, exphist("bad", "", "", CUMULATIVE, bad, NULL), NULL), NULL));
+  prom_consume_result r = feed_metric(s, exphist("bad", "", "", CUMULATIVE, bad, NULL));
   CHECK_EQ(r.dropped, 1);
   /* far-apart buckets are downscaled to stay bounded, and the result is still cumulative */
   uint64_t one[] = {1};
@@ -617,8 +604,8 @@ static void test_exponential_histogram_conversion(void) {
   far1->positive = buckets(0, 1, one);
   ExpDP *far2 = exp_dp(40, 50, far, 20, 1, 1, 0, 0);
   far2->positive = buckets(5000000, 1, one);
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, exphist("z", "", "", DELTA, far1, NULL), NULL), NULL));
-  r = feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, exphist("z", "", "", DELTA, far2, NULL), NULL), NULL));
+  feed_metric(s, exphist("z", "", "", DELTA, far1, NULL));
+  r = feed_metric(s, exphist("z", "", "", DELTA, far2, NULL));
   CHECK_EQ(r.accepted, 1);
   char *text = render(s, PROM_FORMAT_TEXT);
   CHECK_CONTAINS(text, "z_count{far=\"1\"} 2\n");
@@ -634,7 +621,7 @@ static void test_exponential_histogram_conversion(void) {
 static void test_summary_and_stale_marker(void) {
   prom_store *s = store_with(NULL);
   double qv[] = {0.99, 9, 0.5, 5, 1.5, 1 /* out of range: dropped */};
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, summary("rpc", "ms", "RPCs", summary_dp(2, AT(S("m", "x"), NULL), 4, 20, 3, qv), NULL), NULL), NULL));
+  feed_metric(s, summary("rpc", "ms", "RPCs", summary_dp(2, AT(S("m", "x"), NULL), 4, 20, 3, qv), NULL));
   CHECK_RENDER(s, PROM_FORMAT_TEXT,
                "# HELP rpc_milliseconds RPCs\n"
                "# TYPE rpc_milliseconds summary\n"
@@ -645,13 +632,13 @@ static void test_summary_and_stale_marker(void) {
   /* NO_RECORDED_VALUE: the series goes away */
   SummaryDP *stale = summary_dp(3, AT(S("m", "x"), NULL), 0, 0, 0, NULL);
   stale->flags = 1;
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, summary("rpc", "ms", "RPCs", stale, NULL), NULL), NULL));
+  feed_metric(s, summary("rpc", "ms", "RPCs", stale, NULL));
   CHECK_RENDER(s, PROM_FORMAT_TEXT, "");
   NumberDP *g = num_i(1, 0, 1, NOATTRS);
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("g", "", "", g, NULL), NULL), NULL));
+  feed_metric(s, gauge("g", "", "", g, NULL));
   NumberDP *gs = num_i(0, 0, 2, NOATTRS);
   gs->flags = 1;
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("g", "", "", gs, NULL), NULL), NULL));
+  feed_metric(s, gauge("g", "", "", gs, NULL));
   CHECK_RENDER(s, PROM_FORMAT_TEXT, "");
   prom_store_stats st;
   prom_store_get_stats(s, &st);
@@ -694,13 +681,13 @@ static void test_label_escaping_and_collisions(void) {
   prom_store *s = store_with(NULL);
   attrs a = AT(S("path", "C:\\dir\\\"file\"\nnext"), S("a_b", "y"), S("a.b", "x"), S("empty", ""), D("ratio", 0.25),
                B("ok", true), S("123", "digits"), NULL);
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("g", "", "", num_i(1, 0, 1, a), NULL), NULL), NULL));
+  feed_metric(s, gauge("g", "", "", num_i(1, 0, 1, a), NULL));
   /* two metrics whose names sanitise alike share one family; a third with another type is refused */
   feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("dup.name", "", "first", num_i(1, 0, 1, AT(S("from", "dot"), NULL)), NULL),
                                   gauge("dup_name", "", "second", num_i(2, 0, 1, AT(S("from", "underscore"), NULL)), NULL),
                                   NULL),
                    NULL));
-  prom_consume_result r = feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, summary("dup.name", "", "", summary_dp(1, NOATTRS, 1, 1, 0, NULL), NULL), NULL), NULL));
+  prom_consume_result r = feed_metric(s, summary("dup.name", "", "", summary_dp(1, NOATTRS, 1, 1, 0, NULL), NULL));
   CHECK_EQ(r.dropped, 1);
   CHECK_RENDER(s, PROM_FORMAT_TEXT,
                "# HELP dup_name first\n"
@@ -713,9 +700,9 @@ static void test_label_escaping_and_collisions(void) {
   prom_store_get_stats(s, &st);
   CHECK_EQ(st.dropped_conflict, 1);
   /* attributes in another order, or sanitising to the same labels, update the same series */
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("dup.name", "", "", num_i(5, 0, 2, AT(S("from", "underscore"), NULL)), NULL), NULL), NULL));
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("t", "", "", num_i(1, 0, 1, AT(S("x", "1"), S("y", "2"), NULL)), NULL), NULL), NULL));
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("t", "", "", num_i(2, 0, 2, AT(S("y", "2"), S("x", "1"), NULL)), NULL), NULL), NULL));
+  feed_metric(s, gauge("dup.name", "", "", num_i(5, 0, 2, AT(S("from", "underscore"), NULL)), NULL));
+  feed_metric(s, gauge("t", "", "", num_i(1, 0, 1, AT(S("x", "1"), S("y", "2"), NULL)), NULL));
+  feed_metric(s, gauge("t", "", "", num_i(2, 0, 2, AT(S("y", "2"), S("x", "1"), NULL)), NULL));
   char *text = render(s, PROM_FORMAT_TEXT);
   CHECK_CONTAINS(text, "dup_name{from=\"underscore\"} 5\n");
   CHECK_CONTAINS(text, "# TYPE t gauge\nt{x=\"1\",y=\"2\"} 2\n");
@@ -839,13 +826,9 @@ static void test_reserved_label_names(void) {
   arena_reset();
 }
 
-static void test_incremental_render(void) {
-  prom_store *s = store_with(open_metrics_on);
-  char names[5][8];
-  for (int i = 0; i < 5; i++) {
-    snprintf(names[i], sizeof names[i], "m%d", i * 2);
-    feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge(names[i], "", "", num_i(i, 0, 1, NOATTRS), NULL), NULL), NULL));
-  }
+/* In both formats: rendering piece by piece with min_bytes 1 takes `want_calls` calls, every call but the last
+ * adds bytes, and the pieces put together are the whole render. */
+static void check_pieces_make_whole(prom_store *s, int want_calls) {
   for (int om = 0; om < 2; om++) {
     prom_format f = om ? PROM_FORMAT_OPENMETRICS : PROM_FORMAT_TEXT;
     char *full = render(s, f);
@@ -853,17 +836,29 @@ static void test_incremental_render(void) {
     wire_buf_init(&b, 0);
     prom_render_cursor cur = {0};
     int calls = 0;
-    while (!cur.done && calls < 100) {
+    while (!cur.done && calls < 1000) {
+      size_t before = b.len;
       CHECK(prom_store_render_some(s, f, &cur, 1, &b, NULL) == 0);
+      CHECK(b.len > before || cur.done);
       calls++;
     }
-    CHECK_EQ(calls, 5);
+    CHECK_EQ(calls, want_calls);
     wire_buf_append(&b, "", 1, NULL);
     CHECK_STR((char *)b.data, full);
     prom_render_cursor_reset(&cur);
     wire_buf_free(&b);
     free(full);
   }
+}
+
+static void test_incremental_render(void) {
+  prom_store *s = store_with(open_metrics_on);
+  char names[5][8];
+  for (int i = 0; i < 5; i++) {
+    snprintf(names[i], sizeof names[i], "m%d", i * 2);
+    feed_metric(s, gauge(names[i], "", "", num_i(i, 0, 1, NOATTRS), NULL));
+  }
+  check_pieces_make_whole(s, 5);
   /* families appearing mid-render: after the cursor they are included, before it they wait; none repeats */
   wire_buf b;
   wire_buf_init(&b, 0);
@@ -888,9 +883,7 @@ static void test_incremental_render(void) {
 static void feed_k(prom_store *s, const char *name, int i, int64_t v) {
   char *val = A(16);
   snprintf(val, 16, "%03d", i);
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge(name, "", "", num_i(v, 0, 1, AT(S("k", val), NULL)), NULL),
-                                  NULL),
-                   NULL));
+  feed_metric(s, gauge(name, "", "", num_i(v, 0, 1, AT(S("k", val), NULL)), NULL));
 }
 
 /* Pieces split families between series; a series is whole; pushes between pieces follow the rules of
@@ -901,32 +894,10 @@ static void test_incremental_render_splits_families(void) {
   for (int i = 0; i < 100; i += 2) feed_k(s, "b", i, i);
   double bounds[] = {1, 2};
   uint64_t counts[] = {1, 1, 1};
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS,
-                                  histogram("h", "", "", CUMULATIVE, hist_dp(0, 1, AT(S("k", "x"), NULL), 3, 3, 2, bounds, counts),
-                                            hist_dp(0, 1, AT(S("k", "y"), NULL), 3, 3, 2, bounds, counts), NULL),
-                                  NULL),
-                   NULL));
+  feed_metric(s, histogram("h", "", "", CUMULATIVE, hist_dp(0, 1, AT(S("k", "x"), NULL), 3, 3, 2, bounds, counts),
+                           hist_dp(0, 1, AT(S("k", "y"), NULL), 3, 3, 2, bounds, counts), NULL));
   /* piece by piece with min_bytes 1: one series per call after the first of each family */
-  for (int om = 0; om < 2; om++) {
-    prom_format f = om ? PROM_FORMAT_OPENMETRICS : PROM_FORMAT_TEXT;
-    char *full = render(s, f);
-    wire_buf b;
-    wire_buf_init(&b, 0);
-    prom_render_cursor cur = {0};
-    int calls = 0;
-    while (!cur.done && calls < 1000) {
-      size_t before = b.len;
-      CHECK(prom_store_render_some(s, f, &cur, 1, &b, NULL) == 0);
-      CHECK(b.len > before || cur.done);
-      calls++;
-    }
-    CHECK_EQ(calls, 102);
-    wire_buf_append(&b, "", 1, NULL);
-    CHECK_STR((char *)b.data, full);
-    prom_render_cursor_reset(&cur);
-    wire_buf_free(&b);
-    free(full);
-  }
+  check_pieces_make_whole(s, 102);
   /* a histogram series is never split: its buckets, _sum and _count come in one piece */
   {
     wire_buf b;
@@ -995,7 +966,7 @@ static void test_many_series_and_removal(void) {
   char keys[2000][12];
   for (int i = 0; i < 2000; i++) snprintf(keys[i], sizeof keys[i], "%d", i);
   for (int i = 0; i < 2000; i++)
-    feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("g", "", "", num_i(i, 0, 1, AT(S("i", keys[i]), NULL)), NULL), NULL), NULL));
+    feed_metric(s, gauge("g", "", "", num_i(i, 0, 1, AT(S("i", keys[i]), NULL)), NULL));
   prom_store_stats st;
   prom_store_get_stats(s, &st);
   CHECK_EQ(st.series, 1500);
@@ -1004,10 +975,10 @@ static void test_many_series_and_removal(void) {
   for (int i = 0; i < 1500; i += 2) {
     NumberDP *p = num_i(0, 0, 2, AT(S("i", keys[i]), NULL));
     p->flags = 1;
-    feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("g", "", "", p, NULL), NULL), NULL));
+    feed_metric(s, gauge("g", "", "", p, NULL));
   }
   for (int i = 1; i < 1500; i += 2)
-    feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("g", "", "", num_i(-i, 0, 3, AT(S("i", keys[i]), NULL)), NULL), NULL), NULL));
+    feed_metric(s, gauge("g", "", "", num_i(-i, 0, 3, AT(S("i", keys[i]), NULL)), NULL));
   prom_store_get_stats(s, &st);
   CHECK_EQ(st.series, 750);
   char *text = render(s, PROM_FORMAT_TEXT);
@@ -1021,7 +992,7 @@ static void test_many_series_and_removal(void) {
 
 static void test_render_limit(void) {
   prom_store *s = store_with(NULL);
-  feed(s, resource(NOATTRS, scope(NULL, NULL, NOATTRS, gauge("g", "", "", num_i(1, 0, 1, NOATTRS), NULL), NULL), NULL));
+  feed_metric(s, gauge("g", "", "", num_i(1, 0, 1, NOATTRS), NULL));
   wire_buf b;
   wire_buf_init(&b, 8);
   wire_err err = {0};

@@ -6,19 +6,15 @@
 
 #include "receiver/extensions/health_check.h"
 
-#define PB "application/x-protobuf"
-
-static const char *basic_yaml =
-    "receivers:\n"
-    "  otlp:\n"
-    "    protocols:\n"
+static const char *basic_yaml = RT_YAML_OTLP_RECEIVER
     "      grpc: {endpoint: 127.0.0.1:0}\n"
     "      http: {endpoint: 127.0.0.1:0}\n"
-    "exporters:\n"
-    "  debug:\n"
-    "service:\n"
-    "  pipelines:\n"
-    "    metrics: {receivers: [otlp], exporters: [debug]}\n";
+    RT_YAML_OTLP_TO_DEBUG;
+
+/* Receiver `otlp` on HTTP only, straight to `debug`. */
+static const char *http_only_yaml = RT_YAML_OTLP_RECEIVER
+    "      http: {endpoint: 127.0.0.1:0}\n"
+    RT_YAML_OTLP_TO_DEBUG;
 
 /* Received batch 0 of `id` encodes exactly as `want`. */
 static void check_same(const char *id, size_t idx, const wire_buf *want) {
@@ -106,9 +102,7 @@ static void fan_out_to_exporters_and_pipelines(void) {
   capture_reset();
   harness h;
   const char *yaml =
-      "receivers:\n"
-      "  otlp:\n"
-      "    protocols:\n"
+      RT_YAML_OTLP_RECEIVER
       "      http: {endpoint: 127.0.0.1:0}\n"
       "processors:\n"
       "  batch: {timeout: 0s}\n"
@@ -127,10 +121,7 @@ static void fan_out_to_exporters_and_pipelines(void) {
   wire_buf pb;
   encode_sample(req, &pb);
   wire_client *c = http_client(hport, WIRE_CLIENT_AUTO);
-  wire_http_response resp;
-  wire_http_response_init(&resp, 0, 0);
-  http_do(c, "POST", "/v1/metrics", PB, pb.data, pb.len, NULL, NULL, &resp);
-  CHECK_EQ(resp.status, 200);
+  CHECK_EQ(post_metrics(c, pb.data, pb.len, NULL, NULL), 200);
   CHECK(wait_points("debug/a", 2 * SAMPLE_FULL_POINTS, 5000)); /* in both pipelines */
   CHECK(wait_points("debug/b", SAMPLE_FULL_POINTS, 5000));
   CHECK(wait_points("debug/c", SAMPLE_FULL_POINTS, 5000));
@@ -139,7 +130,6 @@ static void fan_out_to_exporters_and_pipelines(void) {
   check_same("debug/c", 0, &pb);
   check_same("debug/a", 0, &pb);
   check_same("debug/a", 1, &pb);
-  wire_http_response_free(&resp);
   wire_client_free(c);
   harness_stop(&h);
   wire_buf_free(&pb);
@@ -154,9 +144,7 @@ static void shutdown_drains_batch(void) {
   capture_reset();
   harness h;
   const char *yaml =
-      "receivers:\n"
-      "  otlp:\n"
-      "    protocols:\n"
+      RT_YAML_OTLP_RECEIVER
       "      grpc: {endpoint: 127.0.0.1:0}\n"
       "processors:\n"
       "  batch: {timeout: 1h, send_batch_size: 100000}\n"
@@ -172,13 +160,7 @@ static void shutdown_drains_batch(void) {
   wire_buf pb;
   encode_sample(req, &pb);
   wire_client *g = http_client(gport, WIRE_CLIENT_H2);
-  for (int i = 0; i < 5; i++) {
-    wire_grpc_result r;
-    wire_grpc_result_init(&r);
-    CHECK(grpc_export(g, pb.data, pb.len, NULL, NULL, &r) == 0);
-    CHECK_EQ(r.code, WIRE_GRPC_OK);
-    wire_grpc_result_free(&r);
-  }
+  for (int i = 0; i < 5; i++) CHECK_EQ(grpc_export_code(g, pb.data, pb.len, NULL, NULL), WIRE_GRPC_OK);
   CHECK_EQ(capture_points("debug"), 0); /* held by batch */
   wire_client_free(g);
   harness_stop(&h);
@@ -209,16 +191,7 @@ static void shutdown_drains_batch(void) {
 static void include_metadata_reaches_exporters(void) {
   capture_reset();
   harness h;
-  const char *yaml =
-      "receivers:\n"
-      "  otlp:\n"
-      "    protocols:\n"
-      "      http: {endpoint: 127.0.0.1:0, include_metadata: true}\n"
-      "exporters:\n"
-      "  debug:\n"
-      "service:\n"
-      "  pipelines:\n"
-      "    metrics: {receivers: [otlp], exporters: [debug]}\n";
+  const char *yaml = RT_YAML_OTLP_RECEIVER "      http: {endpoint: 127.0.0.1:0, include_metadata: true}\n" RT_YAML_OTLP_TO_DEBUG;
   if (harness_start(&h, yaml) < 0) return;
   uint16_t hport;
   harness_ports(&h, "otlp", NULL, &hport);
@@ -226,17 +199,13 @@ static void include_metadata_reaches_exporters(void) {
   wire_buf pb;
   encode_sample(req, &pb);
   wire_client *c = http_client(hport, WIRE_CLIENT_H1);
-  wire_http_response resp;
-  wire_http_response_init(&resp, 0, 0);
-  http_do(c, "POST", "/v1/metrics", PB, pb.data, pb.len, "X-Tenant", "team-a", &resp);
-  CHECK_EQ(resp.status, 200);
+  CHECK_EQ(post_metrics(c, pb.data, pb.len, "X-Tenant", "team-a"), 200);
   CHECK(wait_points("debug", SAMPLE_FULL_POINTS, 5000));
   capture *cap = capture_get("debug");
   pthread_mutex_lock(&cap->mu);
   CHECK(cap->n == 1 && cap->got[0]->metadata != NULL);
   if (cap->n == 1 && cap->got[0]->metadata) CHECK_STR(wire_headers_get(cap->got[0]->metadata, "x-tenant"), "team-a");
   pthread_mutex_unlock(&cap->mu);
-  wire_http_response_free(&resp);
   wire_client_free(c);
   harness_stop(&h);
   wire_buf_free(&pb);
@@ -248,9 +217,7 @@ static void health_check_follows_state(void) {
   capture_reset();
   harness h;
   const char *yaml =
-      "receivers:\n"
-      "  otlp:\n"
-      "    protocols:\n"
+      RT_YAML_OTLP_RECEIVER
       "      http: {endpoint: 127.0.0.1:0}\n"
       "extensions:\n"
       "  health_check: {endpoint: 127.0.0.1:0, path: /health/status}\n"
@@ -293,16 +260,7 @@ static const component_hooks *hooks_none_for_debug(const service_component *c, v
 }
 
 static void components_without_runtime(void) {
-  const char *yaml =
-      "receivers:\n"
-      "  otlp:\n"
-      "    protocols:\n"
-      "      http: {endpoint: 127.0.0.1:0}\n"
-      "exporters:\n"
-      "  debug:\n"
-      "service:\n"
-      "  pipelines:\n"
-      "    metrics: {receivers: [otlp], exporters: [debug]}\n";
+  const char *yaml = http_only_yaml;
   cfg_diags d;
   cfg_diags_init(&d);
   otelc_config *cfg = config_load_buffer("t.yaml", yaml, strlen(yaml), NULL, NULL, &d);
@@ -327,9 +285,7 @@ static void components_without_runtime(void) {
   capture_reset();
   harness h;
   const char *pending_yaml =
-      "receivers:\n"
-      "  otlp:\n"
-      "    protocols:\n"
+      RT_YAML_OTLP_RECEIVER
       "      http: {endpoint: 127.0.0.1:0}\n"
       "processors:\n"
       "  k8sattributes:\n"
@@ -347,12 +303,8 @@ static void components_without_runtime(void) {
   wire_buf pb;
   encode_sample(req, &pb);
   wire_client *c = http_client(hport, WIRE_CLIENT_H1);
-  wire_http_response resp;
-  wire_http_response_init(&resp, 0, 0);
-  http_do(c, "POST", "/v1/metrics", PB, pb.data, pb.len, NULL, NULL, &resp);
-  CHECK_EQ(resp.status, 200);
+  CHECK_EQ(post_metrics(c, pb.data, pb.len, NULL, NULL), 200);
   CHECK(wait_points("debug", SAMPLE_FULL_POINTS, 5000));
-  wire_http_response_free(&resp);
   wire_client_free(c);
   harness_stop(&h);
   wire_buf_free(&pb);

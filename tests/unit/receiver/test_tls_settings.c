@@ -35,6 +35,22 @@ static void yaml_block(char *out, size_t cap, const char *pem, int indent) {
   }
 }
 
+/* Appends text to out (capacity cap), truncating. */
+static void yaml_add(char *out, size_t cap, const char *text) { strncat(out, text, cap - strlen(out) - 1); }
+
+/* Appends `<key>: |` at `indent` spaces followed by the PEM text as its block (indent + 2). */
+static void yaml_pem(char *out, size_t cap, int indent, const char *key, const char *pem) {
+  size_t len = strlen(out);
+  snprintf(out + len, cap - len, "%*s%s: ", indent, "", key);
+  yaml_block(out, cap, pem, indent + 2);
+}
+
+/* Appends the server's certificate and key as inline PEM (cert_pem, key_pem) at `indent` spaces. */
+static void yaml_server_pem(char *out, size_t cap, int indent) {
+  yaml_pem(out, cap, indent, "cert_pem", server_cert_pem);
+  yaml_pem(out, cap, indent, "key_pem", server_key_pem);
+}
+
 static uint16_t free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
@@ -45,26 +61,9 @@ static uint16_t free_port(void) {
   return ntohs(sin.sin_port);
 }
 
-/* One request to https://127.0.0.1:port/v1/metrics on a fresh connection; the HTTP status, or -1 (err set). */
-static int https_post(uint16_t port, const wire_tls_config *tls, wire_err *err) {
-  char ep[64];
-  snprintf(ep, sizeof ep, "https://127.0.0.1:%u", port);
-  wire_client_config cc = {.endpoint = ep, .tls = tls};
-  wire_client *c = wire_client_new(&cc, err);
-  if (!c) return -1;
-  wire_http_request req;
-  wire_http_request_init(&req, 0, 0);
-  wire_http_request_set_target(&req, "POST", "/v1/metrics", NULL, NULL);
-  wire_headers_add_cstr(&req.headers, "content-type", "application/x-protobuf", NULL);
-  wire_buf_append(&req.body, sample_pb.data, sample_pb.len, NULL);
-  wire_http_response resp;
-  wire_http_response_init(&resp, 0, 0);
-  int rc = wire_client_do(c, &req, &resp, deadline_ms(10000), err);
-  int status = rc < 0 ? -1 : resp.status;
-  wire_http_response_free(&resp);
-  wire_http_request_free(&req);
-  wire_client_free(c);
-  return status;
+/* One POST of sample_pb to https://127.0.0.1:port/v1/metrics (rt_harness.h's https_post). */
+static int https_post_sample(uint16_t port, const wire_tls_config *tls, wire_err *err) {
+  return https_post(port, tls, sample_pb.data, sample_pb.len, err);
 }
 
 /* ---- config → wire mapping ------------------------------------------------------------------------------ */
@@ -175,36 +174,21 @@ static void receiver_inline_pem(void) {
   capture_reset();
   static char yaml[32768];
   snprintf(yaml, sizeof yaml,
-           "receivers:\n"
-           "  otlp:\n"
-           "    protocols:\n"
+           RT_YAML_OTLP_RECEIVER
            "      grpc:\n"
            "        endpoint: 127.0.0.1:0\n"
            "        tls:\n"
            "          client_ca_file: %s\n"
            "          min_version: \"1.2\"\n"
-           "          max_version: \"1.3\"\n"
-           "          cert_pem: ",
+           "          max_version: \"1.3\"\n",
            certs.ca);
-  yaml_block(yaml, sizeof yaml, server_cert_pem, 12);
-  strncat(yaml, "          key_pem: ", sizeof yaml - strlen(yaml) - 1);
-  yaml_block(yaml, sizeof yaml, server_key_pem, 12);
-  strncat(yaml,
-          "      http:\n"
-          "        endpoint: 127.0.0.1:0\n"
-          "        tls:\n"
-          "          cert_pem: ",
-          sizeof yaml - strlen(yaml) - 1);
-  yaml_block(yaml, sizeof yaml, server_cert_pem, 12);
-  strncat(yaml, "          key_pem: ", sizeof yaml - strlen(yaml) - 1);
-  yaml_block(yaml, sizeof yaml, server_key_pem, 12);
-  strncat(yaml,
-          "exporters:\n"
-          "  debug:\n"
-          "service:\n"
-          "  pipelines:\n"
-          "    metrics: {receivers: [otlp], exporters: [debug]}\n",
-          sizeof yaml - strlen(yaml) - 1);
+  yaml_server_pem(yaml, sizeof yaml, 10);
+  yaml_add(yaml, sizeof yaml,
+           "      http:\n"
+           "        endpoint: 127.0.0.1:0\n"
+           "        tls:\n");
+  yaml_server_pem(yaml, sizeof yaml, 10);
+  yaml_add(yaml, sizeof yaml, RT_YAML_OTLP_TO_DEBUG);
   harness h;
   if (harness_start(&h, yaml) < 0) return;
   uint16_t gport, hport;
@@ -212,30 +196,17 @@ static void receiver_inline_pem(void) {
   wire_err err = {0};
   /* HTTPS, trusting the CA given inline */
   wire_tls_config tls = {.ca_pem = ca_pem};
-  CHECK_EQ(https_post(hport, &tls, &err), 200);
+  CHECK_EQ(https_post_sample(hport, &tls, &err), 200);
   /* gRPC with a client certificate given inline: accepted */
-  char ep[64];
-  snprintf(ep, sizeof ep, "127.0.0.1:%u", gport);
   wire_tls_config mtls = {.ca_pem = ca_pem, .cert_pem = client_cert_pem, .key_pem = client_key_pem};
-  wire_client_config gc = {.endpoint = ep, .tls = &mtls, .force_tls = true, .proto = WIRE_CLIENT_H2};
-  wire_client *g = wire_client_new(&gc, &err);
-  CHECK_MSG(g != NULL, "%s", err.msg);
-  wire_grpc_result r;
-  wire_grpc_result_init(&r);
-  if (g) CHECK(grpc_export(g, sample_pb.data, sample_pb.len, NULL, NULL, &r) == 0);
-  CHECK_EQ(r.code, WIRE_GRPC_OK);
-  wire_grpc_result_free(&r);
-  wire_client_free(g);
+  int code;
+  CHECK_EQ(grpc_tls_export(gport, &mtls, sample_pb.data, sample_pb.len, &code), 0);
+  CHECK_EQ(code, WIRE_GRPC_OK);
   /* without one: refused */
-  gc.tls = &tls;
-  g = wire_client_new(&gc, &err);
-  wire_grpc_result_init(&r);
-  if (g) CHECK(grpc_export(g, sample_pb.data, sample_pb.len, NULL, NULL, &r) < 0);
-  wire_grpc_result_free(&r);
-  wire_client_free(g);
+  CHECK(grpc_tls_export(gport, &tls, sample_pb.data, sample_pb.len, &code) < 0);
   /* a client that insists on TLS 1.3 against a server capped at 1.2 would fail; here the server allows 1.3 */
   wire_tls_config tls13 = {.ca_pem = ca_pem, .min_version = "1.3"};
-  CHECK_EQ(https_post(hport, &tls13, &err), 200);
+  CHECK_EQ(https_post_sample(hport, &tls13, &err), 200);
   CHECK(wait_points("debug", 3 * SAMPLE_FULL_POINTS, 5000));
   harness_stop(&h);
   capture_reset();
@@ -247,36 +218,25 @@ static void prometheus_inline_pem(void) {
   uint16_t pport = free_port();
   static char yaml[32768];
   snprintf(yaml, sizeof yaml,
-           "receivers:\n"
-           "  otlp:\n"
-           "    protocols:\n"
+           RT_YAML_OTLP_RECEIVER
            "      http:\n"
            "        endpoint: 127.0.0.1:0\n"
            "exporters:\n"
            "  prometheus:\n"
            "    endpoint: 127.0.0.1:%u\n"
-           "    tls:\n"
-           "      cert_pem: ",
+           "    tls:\n",
            pport);
-  yaml_block(yaml, sizeof yaml, server_cert_pem, 8);
-  strncat(yaml, "      key_pem: ", sizeof yaml - strlen(yaml) - 1);
-  yaml_block(yaml, sizeof yaml, server_key_pem, 8);
-  strncat(yaml,
-          "service:\n"
-          "  pipelines:\n"
-          "    metrics: {receivers: [otlp], exporters: [prometheus]}\n",
-          sizeof yaml - strlen(yaml) - 1);
+  yaml_server_pem(yaml, sizeof yaml, 6);
+  yaml_add(yaml, sizeof yaml,
+           "service:\n"
+           "  pipelines:\n"
+           "    metrics: {receivers: [otlp], exporters: [prometheus]}\n");
   harness h;
   if (harness_start(&h, yaml) < 0) return;
   uint16_t gport, hport;
   harness_ports(&h, "otlp", &gport, &hport);
   wire_client *plain = http_client(hport, WIRE_CLIENT_H1);
-  wire_http_response resp;
-  wire_http_response_init(&resp, 0, 0);
-  if (plain) CHECK(http_do(plain, "POST", "/v1/metrics", "application/x-protobuf", sample_pb.data, sample_pb.len, NULL,
-                           NULL, &resp) == 0);
-  CHECK_EQ(resp.status, 200);
-  wire_http_response_free(&resp);
+  CHECK_EQ(post_metrics(plain, sample_pb.data, sample_pb.len, NULL, NULL), 200);
   wire_client_free(plain);
   /* scrape over TLS, trusting the CA given inline; the pushed data is there (bounded wait) */
   char ep[64];
@@ -289,6 +249,7 @@ static void prometheus_inline_pem(void) {
     wire_client *c = wire_client_new(&cc, &err);
     CHECK_MSG(c != NULL, "%s", err.msg);
     if (!c) break;
+    wire_http_response resp;
     wire_http_response_init(&resp, 0, 0);
     if (http_do(c, "GET", "/metrics", NULL, NULL, 0, NULL, NULL, &resp) == 0 && resp.status == 200)
       found = memmem(resp.body.data, resp.body.len, "target_info", 11) != NULL;
@@ -306,18 +267,12 @@ static void receiver_max_version(void) {
   capture_reset();
   char yaml[4096];
   snprintf(yaml, sizeof yaml,
-           "receivers:\n"
-           "  otlp:\n"
-           "    protocols:\n"
+           RT_YAML_OTLP_RECEIVER
            "      http:\n"
            "        endpoint: 127.0.0.1:0\n"
            "        tls: {cert_file: %s, key_file: %s, max_version: \"1.2\",\n"
            "              cipher_suites: [TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256]}\n"
-           "exporters:\n"
-           "  debug:\n"
-           "service:\n"
-           "  pipelines:\n"
-           "    metrics: {receivers: [otlp], exporters: [debug]}\n",
+           RT_YAML_OTLP_TO_DEBUG,
            certs.server_cert, certs.server_key);
   harness h;
   if (harness_start(&h, yaml) < 0) return;
@@ -325,14 +280,14 @@ static void receiver_max_version(void) {
   harness_ports(&h, "otlp", &gport, &hport);
   wire_err err = {0};
   wire_tls_config tls12 = {.ca_pem = ca_pem};
-  CHECK_EQ(https_post(hport, &tls12, &err), 200);
+  CHECK_EQ(https_post_sample(hport, &tls12, &err), 200);
   wire_tls_config tls13 = {.ca_pem = ca_pem, .min_version = "1.3"};
-  CHECK_EQ(https_post(hport, &tls13, &err), -1);
+  CHECK_EQ(https_post_sample(hport, &tls13, &err), -1);
   /* a TLS 1.2 client offering only another suite finds no common cipher */
   const char *other[] = {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"};
   wire_tls_config other_suite = {.ca_pem = ca_pem, .max_version = "1.2", .cipher_suites = other,
                                  .ncipher_suites = 1};
-  CHECK_EQ(https_post(hport, &other_suite, &err), -1);
+  CHECK_EQ(https_post_sample(hport, &other_suite, &err), -1);
   harness_stop(&h);
   capture_reset();
 }
@@ -369,27 +324,20 @@ static void exporters_inline_pem(void) {
     else
       snprintf(yaml + len, sizeof yaml - len, "  otlphttp:\n    endpoint: https://127.0.0.1:%u\n    compression: none\n",
                in_http);
-    strncat(yaml, "    tls:\n      ca_pem: ", sizeof yaml - strlen(yaml) - 1);
-    yaml_block(yaml, sizeof yaml, ca_pem, 8);
-    strncat(yaml, "      cert_pem: ", sizeof yaml - strlen(yaml) - 1);
-    yaml_block(yaml, sizeof yaml, client_cert_pem, 8);
-    strncat(yaml, "      key_pem: ", sizeof yaml - strlen(yaml) - 1);
-    yaml_block(yaml, sizeof yaml, client_key_pem, 8);
+    yaml_add(yaml, sizeof yaml, "    tls:\n");
+    yaml_pem(yaml, sizeof yaml, 6, "ca_pem", ca_pem);
+    yaml_pem(yaml, sizeof yaml, 6, "cert_pem", client_cert_pem);
+    yaml_pem(yaml, sizeof yaml, 6, "key_pem", client_key_pem);
   }
-  strncat(yaml,
-          "service:\n"
-          "  pipelines:\n"
-          "    metrics/in: {receivers: [otlp/in], exporters: [debug]}\n"
-          "    metrics/src: {receivers: [otlp/src], exporters: [otlp, otlphttp]}\n",
-          sizeof yaml - strlen(yaml) - 1);
+  yaml_add(yaml, sizeof yaml,
+           "service:\n"
+           "  pipelines:\n"
+           "    metrics/in: {receivers: [otlp/in], exporters: [debug]}\n"
+           "    metrics/src: {receivers: [otlp/src], exporters: [otlp, otlphttp]}\n");
   harness h;
   if (harness_start(&h, yaml) < 0) return;
   wire_client *c = http_client(src_port, WIRE_CLIENT_H1);
-  wire_http_response resp;
-  wire_http_response_init(&resp, 0, 0);
-  if (c) http_do(c, "POST", "/v1/metrics", "application/x-protobuf", sample_pb.data, sample_pb.len, NULL, NULL, &resp);
-  CHECK_EQ(resp.status, 200);
-  wire_http_response_free(&resp);
+  CHECK_EQ(post_metrics(c, sample_pb.data, sample_pb.len, NULL, NULL), 200);
   wire_client_free(c);
   /* both exporters deliver over mutual TLS with their inline certificates */
   CHECK_MSG(wait_points("debug", 2 * SAMPLE_FULL_POINTS, 10000), "debug got %llu points",
@@ -408,17 +356,11 @@ static void reload_interval_rotates_certificate(void) {
   CHECK(test_sh("cp %s %s && cp %s %s", certs.server_cert, cert, certs.server_key, key) == 0);
   char yaml[4096];
   snprintf(yaml, sizeof yaml,
-           "receivers:\n"
-           "  otlp:\n"
-           "    protocols:\n"
+           RT_YAML_OTLP_RECEIVER
            "      http:\n"
            "        endpoint: 127.0.0.1:0\n"
            "        tls: {cert_file: %s, key_file: %s, reload_interval: 100ms}\n"
-           "exporters:\n"
-           "  debug:\n"
-           "service:\n"
-           "  pipelines:\n"
-           "    metrics: {receivers: [otlp], exporters: [debug]}\n",
+           RT_YAML_OTLP_TO_DEBUG,
            cert, key);
   harness h;
   if (harness_start(&h, yaml) < 0) return;
@@ -426,7 +368,7 @@ static void reload_interval_rotates_certificate(void) {
   harness_ports(&h, "otlp", &gport, &hport);
   wire_err err = {0};
   wire_tls_config tls = {.ca_pem = ca_pem};
-  CHECK_EQ(https_post(hport, &tls, &err), 200);
+  CHECK_EQ(https_post_sample(hport, &tls, &err), 200);
   /* Rotate to a certificate that is not valid for 127.0.0.1 (the client one): after the interval, new
    * connections get it and verification fails. */
   CHECK(test_sh("cp %s %s.new && cp %s %s.new && mv %s.new %s && mv %s.new %s", certs.client_cert, cert,
@@ -434,21 +376,21 @@ static void reload_interval_rotates_certificate(void) {
   int status = 200;
   for (int i = 0; i < 50 && status == 200; i++) {
     usleep(150 * 1000);
-    status = https_post(hport, &tls, &err);
+    status = https_post_sample(hport, &tls, &err);
   }
   CHECK_EQ(status, -1);
   CHECK_CONTAINS(err.msg, "certificate verify failed");
   /* A broken file (half-written rotation) keeps the last good certificate. */
   CHECK(test_sh("cp %s %s.new && mv %s.new %s", certs.server_cert, cert, cert, cert) == 0); /* key mismatch now */
   usleep(250 * 1000);
-  status = https_post(hport, &tls, &err);
+  status = https_post_sample(hport, &tls, &err);
   CHECK_EQ(status, -1); /* still the client certificate: the mismatched pair was not taken */
   /* Rotate back: served again. */
   CHECK(test_sh("cp %s %s.new && mv %s.new %s", certs.server_key, key, key, key) == 0);
   status = -1;
   for (int i = 0; i < 50 && status != 200; i++) {
     usleep(150 * 1000);
-    status = https_post(hport, &tls, &err);
+    status = https_post_sample(hport, &tls, &err);
   }
   CHECK_EQ(status, 200);
   harness_stop(&h);

@@ -178,29 +178,35 @@ static void expect_error(wire_h1_kind kind, const char *in, const char *what, in
   check_split_invariance(kind, in);
 }
 
+/* Expects `in` to parse without error into exactly the events `want`. */
+static void expect_log(wire_h1_kind kind, const char *in, const char *want) {
+  result r;
+  run(kind, in, &r);
+  CHECK_MSG(r.rc == 0, "unexpected error (%s) for: %s", r.err, in);
+  CHECK_STR(r.log, want);
+}
+
+/* Expects `in` to parse without error into events among which is the run `want`. */
+static void expect_log_has(wire_h1_kind kind, const char *in, const char *want) {
+  result r;
+  run(kind, in, &r);
+  CHECK_MSG(r.rc == 0, "unexpected error (%s) for: %s", r.err, in);
+  CHECK_CONTAINS(r.log, want);
+}
+
 /* --- requests --- */
 
 static void test_simple_get(void) {
-  result r;
-  run(WIRE_H1_REQUEST, "GET /v1/metrics?x=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent:  curl/8  \r\n\r\n", &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_STR(r.log, "B;R:GET /v1/metrics?x=1 11;H:Host=example.com;H:User-Agent=curl/8;"
-                   "C:ka=1 cl=-1 ch=0 eof=0;E;");
+  expect_log(WIRE_H1_REQUEST, "GET /v1/metrics?x=1 HTTP/1.1\r\nHost: example.com\r\nUser-Agent:  curl/8  \r\n\r\n", "B;R:GET /v1/metrics?x=1 11;H:Host=example.com;H:User-Agent=curl/8;"
+                                                                                                                    "C:ka=1 cl=-1 ch=0 eof=0;E;");
 }
 
 static void test_post_content_length(void) {
-  result r;
-  run(WIRE_H1_REQUEST, "POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_STR(r.log, "B;R:POST /x 11;H:Content-Length=11;C:ka=1 cl=11 ch=0 eof=0;D:hello world;E;");
+  expect_log(WIRE_H1_REQUEST, "POST /x HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world", "B;R:POST /x 11;H:Content-Length=11;C:ka=1 cl=11 ch=0 eof=0;D:hello world;E;");
   /* same value twice (list and repeated header) is fine */
-  run(WIRE_H1_REQUEST, "POST /x HTTP/1.1\r\nContent-Length: 3, 3\r\nContent-length: 3\r\n\r\nabc", &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_CONTAINS(r.log, "D:abc;E;");
+  expect_log_has(WIRE_H1_REQUEST, "POST /x HTTP/1.1\r\nContent-Length: 3, 3\r\nContent-length: 3\r\n\r\nabc", "D:abc;E;");
   /* zero length */
-  run(WIRE_H1_REQUEST, "POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_CONTAINS(r.log, "cl=0 ch=0 eof=0;E;");
+  expect_log_has(WIRE_H1_REQUEST, "POST /x HTTP/1.1\r\nContent-Length: 0\r\n\r\n", "cl=0 ch=0 eof=0;E;");
 }
 
 static void test_chunked_request(void) {
@@ -209,16 +215,11 @@ static void test_chunked_request(void) {
                    "00006 \t;ext\r\n world\r\n"
                    "A\r\n0123456789\r\n"
                    "0\r\nX-Checksum: abc\r\nX-Other:  d \r\n\r\n";
-  result r;
-  run(WIRE_H1_REQUEST, in, &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_STR(r.log, "B;R:POST /c 11;H:Host=h;H:Transfer-Encoding=chunked;C:ka=1 cl=-1 ch=1 eof=0;"
-                   "T:X-Checksum=abc;T:X-Other=d;D:hello world0123456789;E;");
+  expect_log(WIRE_H1_REQUEST, in, "B;R:POST /c 11;H:Host=h;H:Transfer-Encoding=chunked;C:ka=1 cl=-1 ch=1 eof=0;"
+                                  "T:X-Checksum=abc;T:X-Other=d;D:hello world0123456789;E;");
   check_split_invariance(WIRE_H1_REQUEST, in);
   /* no trailers, TE in another case and with OWS */
-  run(WIRE_H1_REQUEST, "POST / HTTP/1.1\r\ntransfer-encoding:  CHUNKED \r\n\r\n3\r\nabc\r\n0\r\n\r\n", &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_CONTAINS(r.log, "D:abc;E;");
+  expect_log_has(WIRE_H1_REQUEST, "POST / HTTP/1.1\r\ntransfer-encoding:  CHUNKED \r\n\r\n3\r\nabc\r\n0\r\n\r\n", "D:abc;E;");
 }
 
 static void test_pipelined_requests(void) {
@@ -226,13 +227,10 @@ static void test_pipelined_requests(void) {
                    "POST /2 HTTP/1.1\r\nContent-Length: 2\r\n\r\nhi"
                    "POST /3 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n"
                    "GET /4 HTTP/1.0\r\n\r\n";
-  result r;
-  run(WIRE_H1_REQUEST, in, &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_STR(r.log, "B;R:GET /1 11;H:Host=a;C:ka=1 cl=-1 ch=0 eof=0;E;"
-                   "B;R:POST /2 11;H:Content-Length=2;C:ka=1 cl=2 ch=0 eof=0;D:hi;E;"
-                   "B;R:POST /3 11;H:Transfer-Encoding=chunked;C:ka=1 cl=-1 ch=1 eof=0;D:x;E;"
-                   "B;R:GET /4 10;C:ka=0 cl=-1 ch=0 eof=0;E;");
+  expect_log(WIRE_H1_REQUEST, in, "B;R:GET /1 11;H:Host=a;C:ka=1 cl=-1 ch=0 eof=0;E;"
+                                  "B;R:POST /2 11;H:Content-Length=2;C:ka=1 cl=2 ch=0 eof=0;D:hi;E;"
+                                  "B;R:POST /3 11;H:Transfer-Encoding=chunked;C:ka=1 cl=-1 ch=1 eof=0;D:x;E;"
+                                  "B;R:GET /4 10;C:ka=0 cl=-1 ch=0 eof=0;E;");
   check_split_invariance(WIRE_H1_REQUEST, in);
 }
 
@@ -322,9 +320,7 @@ static void test_connect_and_upgrade(void) {
   free(rc);
 
   /* Upgrade header without Connection: upgrade is just a header */
-  run(WIRE_H1_REQUEST, "GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\nGET / HTTP/1.1\r\n\r\n", &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_STR(r.log, "B;R:GET / 11;H:Upgrade=websocket;C:ka=1 cl=-1 ch=0 eof=0;E;B;R:GET / 11;C:ka=1 cl=-1 ch=0 eof=0;E;");
+  expect_log(WIRE_H1_REQUEST, "GET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\nGET / HTTP/1.1\r\n\r\n", "B;R:GET / 11;H:Upgrade=websocket;C:ka=1 cl=-1 ch=0 eof=0;E;B;R:GET / 11;C:ka=1 cl=-1 ch=0 eof=0;E;");
 }
 
 static void test_request_targets(void) {
@@ -354,14 +350,10 @@ static void test_request_targets(void) {
 
 static void test_leading_empty_lines_and_bare_lf(void) {
   result r;
-  run(WIRE_H1_REQUEST, "\r\n\r\n\nGET / HTTP/1.1\nHost: a\n\nPOST / HTTP/1.1\nContent-Length: 1\n\nx", &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_STR(r.log, "B;R:GET / 11;H:Host=a;C:ka=1 cl=-1 ch=0 eof=0;E;B;R:POST / 11;H:Content-Length=1;"
-                   "C:ka=1 cl=1 ch=0 eof=0;D:x;E;");
+  expect_log(WIRE_H1_REQUEST, "\r\n\r\n\nGET / HTTP/1.1\nHost: a\n\nPOST / HTTP/1.1\nContent-Length: 1\n\nx", "B;R:GET / 11;H:Host=a;C:ka=1 cl=-1 ch=0 eof=0;E;B;R:POST / 11;H:Content-Length=1;"
+                                                                                                              "C:ka=1 cl=1 ch=0 eof=0;D:x;E;");
   /* chunked with bare LF */
-  run(WIRE_H1_REQUEST, "POST / HTTP/1.1\nTransfer-Encoding: chunked\n\n2\nab\n0\n\n", &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_CONTAINS(r.log, "D:ab;E;");
+  expect_log_has(WIRE_H1_REQUEST, "POST / HTTP/1.1\nTransfer-Encoding: chunked\n\n2\nab\n0\n\n", "D:ab;E;");
   /* strict mode rejects bare LF everywhere */
   wire_h1_config strict = {.strict_crlf = true};
   const char *in = "GET / HTTP/1.1\nHost: a\r\n\r\n";
@@ -474,9 +466,7 @@ static void test_header_errors(void) {
   CHECK_EQ(r.rc, -1);
   CHECK_CONTAINS(r.err, "invalid character 0x00 in header name at offset 17");
   /* empty values and obs-text are fine */
-  run(WIRE_H1_REQUEST, "GET / HTTP/1.1\r\nX-Empty:\r\nX-Utf8: caf\xc3\xa9\r\n\r\n", &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_CONTAINS(r.log, "H:X-Empty=;H:X-Utf8=caf\xc3\xa9;");
+  expect_log_has(WIRE_H1_REQUEST, "GET / HTTP/1.1\r\nX-Empty:\r\nX-Utf8: caf\xc3\xa9\r\n\r\n", "H:X-Empty=;H:X-Utf8=caf\xc3\xa9;");
 }
 
 static void test_limits(void) {
@@ -593,9 +583,7 @@ static void test_callback_abort_and_sticky_error(void) {
 
 static void test_responses(void) {
   result r;
-  run(WIRE_H1_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_STR(r.log, "B;S:11 200 OK;H:Content-Length=5;C:ka=1 cl=5 ch=0 eof=0;D:hello;E;");
+  expect_log(WIRE_H1_RESPONSE, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", "B;S:11 200 OK;H:Content-Length=5;C:ka=1 cl=5 ch=0 eof=0;D:hello;E;");
   /* reasons: empty, missing SP, with spaces and obs-text */
   run(WIRE_H1_RESPONSE, "HTTP/1.1 204 \r\n\r\nHTTP/1.1 204\r\n\r\nHTTP/1.1 404 Not \xc3\xa9 Found\r\nContent-Length: 0\r\n\r\n",
       &r);
@@ -613,14 +601,10 @@ static void test_responses(void) {
   CHECK_EQ(r.rc, 0);
   CHECK_CONTAINS(r.log, "C:ka=0 cl=-1 ch=1 eof=0;D:x;E;");
   /* TE without final chunked: until close */
-  run(WIRE_H1_RESPONSE, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nrawbytes", &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_CONTAINS(r.log, "C:ka=0 cl=-1 ch=0 eof=1;D:rawbytes;E;");
+  expect_log_has(WIRE_H1_RESPONSE, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\nrawbytes", "C:ka=0 cl=-1 ch=0 eof=1;D:rawbytes;E;");
   /* neither: until close; HTTP/1.0 too */
   const char *eof = "HTTP/1.0 200 OK\r\nServer: x\r\n\r\nall of this\r\n\r\nHTTP/1.1 200 OK\r\n";
-  run(WIRE_H1_RESPONSE, eof, &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_STR(r.log, "B;S:10 200 OK;H:Server=x;C:ka=0 cl=-1 ch=0 eof=1;D:all of this\r\n\r\nHTTP/1.1 200 OK\r\n;E;");
+  expect_log(WIRE_H1_RESPONSE, eof, "B;S:10 200 OK;H:Server=x;C:ka=0 cl=-1 ch=0 eof=1;D:all of this\r\n\r\nHTTP/1.1 200 OK\r\n;E;");
   check_split_invariance(WIRE_H1_RESPONSE, eof);
   /* no finish: the body is not complete yet */
   run_with(WIRE_H1_RESPONSE, eof, strlen(eof), 0, false, NULL, NULL, 1024, &r);
@@ -633,19 +617,15 @@ static void test_bodyless_responses(void) {
   const char *in = "HTTP/1.1 204 No Content\r\nContent-Length: 10\r\n\r\n"
                    "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n"
                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-  run(WIRE_H1_RESPONSE, in, &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_STR(r.log, "B;S:11 204 No Content;H:Content-Length=10;C:ka=1 cl=10 ch=0 eof=0;E;"
-                   "B;S:11 304 Not Modified;H:Transfer-Encoding=chunked;C:ka=1 cl=-1 ch=0 eof=0;E;"
-                   "B;S:11 200 OK;H:Content-Length=2;C:ka=1 cl=2 ch=0 eof=0;D:ok;E;");
+  expect_log(WIRE_H1_RESPONSE, in, "B;S:11 204 No Content;H:Content-Length=10;C:ka=1 cl=10 ch=0 eof=0;E;"
+                                   "B;S:11 304 Not Modified;H:Transfer-Encoding=chunked;C:ka=1 cl=-1 ch=0 eof=0;E;"
+                                   "B;S:11 200 OK;H:Content-Length=2;C:ka=1 cl=2 ch=0 eof=0;D:ok;E;");
   check_split_invariance(WIRE_H1_RESPONSE, in);
   /* 100 Continue and 103 Early Hints are complete messages; the real response follows */
   in = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
        "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n";
-  run(WIRE_H1_RESPONSE, in, &r);
-  CHECK_EQ(r.rc, 0);
-  CHECK_STR(r.log, "B;S:11 100 Continue;C:ka=1 cl=-1 ch=0 eof=0;E;B;S:11 103 Early Hints;H:Link=</a>;"
-                   "C:ka=1 cl=-1 ch=0 eof=0;E;B;S:11 201 Created;H:Content-Length=0;C:ka=1 cl=0 ch=0 eof=0;E;");
+  expect_log(WIRE_H1_RESPONSE, in, "B;S:11 100 Continue;C:ka=1 cl=-1 ch=0 eof=0;E;B;S:11 103 Early Hints;H:Link=</a>;"
+                                   "C:ka=1 cl=-1 ch=0 eof=0;E;B;S:11 201 Created;H:Content-Length=0;C:ka=1 cl=0 ch=0 eof=0;E;");
   check_split_invariance(WIRE_H1_RESPONSE, in);
   /* a response to HEAD: the callback says there is no body */
   rec proto = {.skip_body = true};

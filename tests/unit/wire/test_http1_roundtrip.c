@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "loop_server.h"
 #include "testlib.h"
 #include "wire/clock.h"
 #include "wire/gzip.h"
@@ -26,11 +27,7 @@
 /* ---- the server under test ------------------------------------------------------------------------- */
 
 typedef struct tserver {
-  uv_loop_t loop;
-  uv_async_t stop_async;
-  pthread_t thread;
-  wire_server *srv;
-  uint16_t port;
+  loop_server ls; /* the server on its loop thread */
   atomic_int requests;
   char last_peer[64];
   pthread_mutex_t mu;
@@ -63,7 +60,7 @@ static void handler(wire_exchange *ex, void *ud) {
   if (strcmp(r->path, "/slow") == 0) {
     late *l = calloc(1, sizeof *l);
     l->ex = ex;
-    uv_timer_init(&s->loop, &l->t);
+    uv_timer_init(&s->ls.loop, &l->t);
     l->t.data = l;
     uv_timer_start(&l->t, late_fire, 50, 0);
     return;
@@ -93,28 +90,9 @@ static void handler(wire_exchange *ex, void *ud) {
   wire_headers_free(&h);
 }
 
-static void server_stopped(void *arg) {
-  tserver *s = arg;
-  uv_close((uv_handle_t *)&s->stop_async, NULL);
-}
-
-static void on_stop_async(uv_async_t *a) {
-  tserver *s = a->data;
-  wire_server_stop(s->srv, server_stopped, s);
-}
-
-static void *loop_thread(void *arg) {
-  tserver *s = arg;
-  uv_run(&s->loop, UV_RUN_DEFAULT);
-  return NULL;
-}
-
 static int server_start(tserver *s) {
   memset(s, 0, sizeof *s);
   pthread_mutex_init(&s->mu, NULL);
-  uv_loop_init(&s->loop);
-  uv_async_init(&s->loop, &s->stop_async, on_stop_async);
-  s->stop_async.data = s;
   wire_server_config cfg = {
       .endpoint = "127.0.0.1:0",
       .disable_h2 = true,
@@ -123,21 +101,11 @@ static int server_start(tserver *s) {
       .decompress = true,
       .request_timeout_ms = 300,
   };
-  wire_err err;
-  s->srv = wire_server_start(&s->loop, &cfg, handler, s, &err);
-  if (!s->srv) {
-    fprintf(stderr, "server: %s\n", err.msg);
-    return -1;
-  }
-  s->port = wire_server_port(s->srv);
-  pthread_create(&s->thread, NULL, loop_thread, s);
-  return 0;
+  return loop_server_start(&s->ls, &cfg, handler, s);
 }
 
 static void server_stop(tserver *s) {
-  uv_async_send(&s->stop_async);
-  pthread_join(s->thread, NULL);
-  CHECK_EQ(uv_loop_close(&s->loop), 0);
+  loop_server_stop(&s->ls);
   pthread_mutex_destroy(&s->mu);
 }
 
@@ -216,6 +184,14 @@ static int seen_done(wire_h1_parser *p) {
 static const wire_h1_callbacks seen_cbs = {.on_status_line = seen_status, .on_body = seen_body,
                                            .on_message_complete = seen_done};
 
+static void raw_read(int fd, seen *s, int finals, bool want_eof);
+
+/* Sends the request text rq on fd, then reads as raw_read does. */
+static void raw_ask(int fd, const char *rq, seen *s, int finals, bool want_eof) {
+  raw_send(fd, rq, strlen(rq));
+  raw_read(fd, s, finals, want_eof);
+}
+
 /* Reads from fd until `finals` final responses arrived (and, if want_eof, the server closed), or 5 s. */
 static void raw_read(int fd, seen *s, int finals, bool want_eof) {
   memset(s, 0, sizeof *s);
@@ -278,10 +254,18 @@ static int do_req(wire_client *c, const char *method, const char *path, const vo
   return rc;
 }
 
+/* A POST /echo request with one header and a body (the caller frees it). */
+static void echo_request(wire_http_request *req, const char *hname, const char *hvalue, const void *body, size_t n) {
+  wire_http_request_init(req, 0, 0);
+  wire_http_request_set_target(req, "POST", "/echo", NULL, NULL);
+  wire_headers_add_cstr(&req->headers, hname, hvalue, NULL);
+  wire_buf_append(&req->body, body, n, NULL);
+}
+
 /* ---- server tests with the client ------------------------------------------------------------------- */
 
 static void test_keep_alive_reuse(void) {
-  wire_client *c = client_new(S.port);
+  wire_client *c = client_new(S.ls.port);
   wire_http_response resp;
   wire_http_response_init(&resp, 0, 0);
   wire_err err;
@@ -316,7 +300,7 @@ static void test_keep_alive_reuse(void) {
 }
 
 static void test_large_bodies(void) {
-  wire_client *c = client_new(S.port);
+  wire_client *c = client_new(S.ls.port);
   wire_http_response resp;
   wire_http_response_init(&resp, 0, 0);
   wire_err err;
@@ -347,7 +331,7 @@ static void test_large_bodies(void) {
 }
 
 static void test_gzip_request_body(void) {
-  wire_client *c = client_new(S.port);
+  wire_client *c = client_new(S.ls.port);
   wire_http_response resp;
   wire_http_response_init(&resp, 0, 0);
   wire_err err;
@@ -356,10 +340,7 @@ static void test_gzip_request_body(void) {
   wire_buf_init(&z, 0);
   CHECK_EQ(wire_gzip_compress(text, strlen(text), -1, &z, NULL), 0);
   wire_http_request req;
-  wire_http_request_init(&req, 0, 0);
-  wire_http_request_set_target(&req, "POST", "/echo", NULL, NULL);
-  wire_headers_add_cstr(&req.headers, "Content-Encoding", "gzip", NULL);
-  wire_buf_append(&req.body, z.data, z.len, NULL);
+  echo_request(&req, "Content-Encoding", "gzip", z.data, z.len);
   CHECK_EQ(wire_client_do(c, &req, &resp, wire_now_ns() + 5 * SEC, &err), 0);
   CHECK_EQ(resp.status, 200);
   CHECK(resp.body.len == strlen(text) && memcmp(resp.body.data, text, strlen(text)) == 0);
@@ -376,15 +357,12 @@ static void test_gzip_request_body(void) {
 
 static void test_client_expect_continue(void) {
   /* the client sends Expect itself: the server's 100 Continue is skipped by the client */
-  wire_client *c = client_new(S.port);
+  wire_client *c = client_new(S.ls.port);
   wire_http_response resp;
   wire_http_response_init(&resp, 0, 0);
   wire_err err;
   wire_http_request req;
-  wire_http_request_init(&req, 0, 0);
-  wire_http_request_set_target(&req, "POST", "/echo", NULL, NULL);
-  wire_headers_add_cstr(&req.headers, "Expect", "100-continue", NULL);
-  wire_buf_append(&req.body, "abc", 3, NULL);
+  echo_request(&req, "Expect", "100-continue", "abc", 3);
   for (int i = 0; i < 2; i++) {
     CHECK_EQ(wire_client_do(c, &req, &resp, wire_now_ns() + 5 * SEC, &err), 0);
     CHECK_EQ(resp.status, 200);
@@ -396,11 +374,10 @@ static void test_client_expect_continue(void) {
 }
 
 static void test_handler_header_injection(void) {
-  int fd = raw_connect(S.port);
+  int fd = raw_connect(S.ls.port);
   const char *rq = "GET /badheader HTTP/1.1\r\nHost: x\r\n\r\n";
-  raw_send(fd, rq, strlen(rq));
   seen s;
-  raw_read(fd, &s, 1, true);
+  raw_ask(fd, rq, &s, 1, true);
   CHECK_STR(s.log, "500:invalid response header\n|");
   CHECK(s.eof);
   close(fd);
@@ -409,39 +386,36 @@ static void test_handler_header_injection(void) {
 /* ---- server tests with raw sockets ------------------------------------------------------------------ */
 
 static void test_chunked_request(void) {
-  int fd = raw_connect(S.port);
+  int fd = raw_connect(S.ls.port);
   const char *rq = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                    "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n";
-  raw_send(fd, rq, strlen(rq));
   seen s;
-  raw_read(fd, &s, 1, false);
+  raw_ask(fd, rq, &s, 1, false);
   CHECK_STR(s.log, "200:hello world|");
   CHECK(!s.bad);
   /* the same connection goes on */
   rq = "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
-  raw_send(fd, rq, strlen(rq));
-  raw_read(fd, &s, 1, false);
+  raw_ask(fd, rq, &s, 1, false);
   CHECK_STR(s.log, "200:|");
   close(fd);
 }
 
 static void test_pipelining_in_order(void) {
-  int fd = raw_connect(S.port);
+  int fd = raw_connect(S.ls.port);
   const char *rq = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
                    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\ntwo"
                    "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nthree\r\n0\r\n\r\n"
                    "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"
                    "GET /empty HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                    "GET /never HTTP/1.1\r\nHost: x\r\n\r\n";
-  raw_send(fd, rq, strlen(rq));
   seen s;
-  raw_read(fd, &s, 5, true);
+  raw_ask(fd, rq, &s, 5, true);
   CHECK_STR(s.log, "200:slow|200:two|200:three|200:slow|204:|");
   CHECK(s.eof); /* closed after the Connection: close request; /never was not answered */
   CHECK(!s.bad);
   close(fd);
   /* byte by byte */
-  fd = raw_connect(S.port);
+  fd = raw_connect(S.ls.port);
   rq = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nA"
        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nB";
   for (size_t i = 0; i < strlen(rq); i++) raw_send(fd, rq + i, 1);
@@ -453,7 +427,7 @@ static void test_pipelining_in_order(void) {
 static void test_pipelined_backpressure(void) {
   /* 100 pipelined requests for 300 KiB each (30 MiB) sent before reading anything: the driver stops parsing
    * while more than 1 MiB waits for the peer and goes on as it drains; all answers arrive, in order. */
-  int fd = raw_connect(S.port);
+  int fd = raw_connect(S.ls.port);
   char rq[64 * 100];
   size_t n = 0;
   for (int i = 0; i < 100; i++) n += (size_t)snprintf(rq + n, sizeof rq - n, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -468,7 +442,7 @@ static void test_pipelined_backpressure(void) {
 }
 
 static void test_100_continue(void) {
-  int fd = raw_connect(S.port);
+  int fd = raw_connect(S.ls.port);
   const char *head = "PUT /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n";
   raw_send(fd, head, strlen(head));
   char got[256];
@@ -480,10 +454,9 @@ static void test_100_continue(void) {
   CHECK_STR(s.log, "200:12345|");
   close(fd);
   /* too large already: 413 instead of 100, then close */
-  fd = raw_connect(S.port);
+  fd = raw_connect(S.ls.port);
   head = "PUT /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n";
-  raw_send(fd, head, strlen(head));
-  raw_read(fd, &s, 1, true);
+  raw_ask(fd, head, &s, 1, true);
   CHECK(strncmp(s.log, "413:", 4) == 0);
   CHECK(s.eof);
   close(fd);
@@ -506,17 +479,16 @@ static void test_error_answers(void) {
       {"GARBAGE\r\n\r\n", "400:"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    int fd = raw_connect(S.port);
-    raw_send(fd, cases[i].req, strlen(cases[i].req));
+    int fd = raw_connect(S.ls.port);
     seen s;
-    raw_read(fd, &s, 1, true);
+    raw_ask(fd, cases[i].req, &s, 1, true);
     CHECK_MSG(strncmp(s.log, cases[i].prefix, strlen(cases[i].prefix)) == 0, "case %zu: got '%s', want '%s...'", i,
               s.log, cases[i].prefix);
     CHECK_MSG(s.eof, "case %zu: connection not closed", i);
     close(fd);
   }
   /* 431: header section above max_header_bytes (4 KiB) */
-  int fd = raw_connect(S.port);
+  int fd = raw_connect(S.ls.port);
   char big[8192];
   int n = snprintf(big, sizeof big, "GET / HTTP/1.1\r\nHost: x\r\n");
   for (int i = 0; i < 60; i++) n += snprintf(big + n, sizeof big - (size_t)n, "X-Header-%02d: %0100d\r\n", i, i);
@@ -528,7 +500,7 @@ static void test_error_answers(void) {
   CHECK(s.eof);
   close(fd);
   /* 414: a request line longer than the window */
-  fd = raw_connect(S.port);
+  fd = raw_connect(S.ls.port);
   memset(big, 'a', sizeof big);
   memcpy(big, "GET /", 5);
   raw_send(fd, big, 5000);
@@ -536,7 +508,7 @@ static void test_error_answers(void) {
   CHECK(strncmp(s.log, "414:", 4) == 0);
   close(fd);
   /* chunked body above max_body_bytes: 413 while it streams */
-  fd = raw_connect(S.port);
+  fd = raw_connect(S.ls.port);
   const char *h = "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
   raw_send(fd, h, strlen(h));
   char chunk[64 * 1024 + 16];
@@ -551,7 +523,7 @@ static void test_error_answers(void) {
 
 static void test_http10_and_close(void) {
   /* HTTP/1.0 without keep-alive: answered, then closed */
-  int fd = raw_connect(S.port);
+  int fd = raw_connect(S.ls.port);
   const char *rq = "GET /echo HTTP/1.0\r\n\r\n";
   raw_send(fd, rq, strlen(rq));
   char got[1024];
@@ -561,19 +533,17 @@ static void test_http10_and_close(void) {
   CHECK_CONTAINS(got, "x-version: 1.0\r\n");
   close(fd);
   /* HTTP/1.0 with keep-alive: kept */
-  fd = raw_connect(S.port);
+  fd = raw_connect(S.ls.port);
   rq = "GET /echo HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
-  raw_send(fd, rq, strlen(rq));
   seen s;
-  raw_read(fd, &s, 1, false);
+  raw_ask(fd, rq, &s, 1, false);
   CHECK_STR(s.log, "200:|");
-  raw_send(fd, rq, strlen(rq));
-  raw_read(fd, &s, 1, false);
+  raw_ask(fd, rq, &s, 1, false);
   CHECK_STR(s.log, "200:|");
   CHECK(!s.eof);
   close(fd);
   /* absolute-form target: authority from the target */
-  fd = raw_connect(S.port);
+  fd = raw_connect(S.ls.port);
   rq = "GET http://example.com:8080?q=1 HTTP/1.1\r\nHost: other\r\n\r\n";
   raw_send(fd, rq, strlen(rq));
   raw_drain(fd, got, sizeof got, "x-content-encoding");
@@ -583,11 +553,10 @@ static void test_http10_and_close(void) {
 }
 
 static void test_request_timeout(void) {
-  int fd = raw_connect(S.port);
+  int fd = raw_connect(S.ls.port);
   const char *part = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc";
-  raw_send(fd, part, strlen(part));
   seen s;
-  raw_read(fd, &s, 1, true); /* request_timeout_ms is 300 */
+  raw_ask(fd, part, &s, 1, true); /* request_timeout_ms is 300 */
   CHECK(strncmp(s.log, "408:", 4) == 0);
   CHECK(s.eof);
   close(fd);
@@ -599,13 +568,13 @@ static void test_shutdown_finishes_response(void) {
     CHECK(false);
     return;
   }
-  int fd = raw_connect(T.port);
-  int idle = raw_connect(T.port);
+  int fd = raw_connect(T.ls.port);
+  int idle = raw_connect(T.ls.port);
   const char *rq = "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /echo HTTP/1.1\r\nHost: x\r\n\r\n";
   raw_send(fd, rq, strlen(rq));
   int64_t deadline = wire_now_ns() + 5 * SEC;
   while (atomic_load(&T.requests) < 1 && wire_now_ns() < deadline) usleep(1000);
-  uv_async_send(&T.stop_async); /* the slow answer is still 50 ms away */
+  loop_server_request_stop(&T.ls); /* the slow answer is still 50 ms away */
   char got[2048];
   raw_drain(fd, got, sizeof got, "slow");
   CHECK(strncmp(got, "HTTP/1.1 200 OK\r\n", 17) == 0);
@@ -614,8 +583,7 @@ static void test_shutdown_finishes_response(void) {
   raw_read(idle, &s, 0, true); /* the idle connection is closed without an answer */
   CHECK(s.eof);
   CHECK_STR(s.log, "");
-  pthread_join(T.thread, NULL);
-  CHECK_EQ(uv_loop_close(&T.loop), 0);
+  loop_server_join(&T.ls);
   pthread_mutex_destroy(&T.mu);
   CHECK_EQ(atomic_load(&T.requests), 1); /* the pipelined /echo was not served */
   close(fd);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "loop_server.h"
 #include "testlib.h"
 #include "wire/clock.h"
 #include "wire/gzip.h"
@@ -76,14 +77,6 @@ static bool body_matches(const uint8_t *p, size_t n, size_t want) {
 
 /* ---- the server ----------------------------------------------------------------------------------------------- */
 
-typedef struct tserver {
-  uv_loop_t loop;
-  uv_async_t stop_async;
-  pthread_t thread;
-  wire_server *srv;
-  uint16_t port;
-} tserver;
-
 /* /stream/<bytes>[/fail/<at>]: a streamed body of the pattern (gzip when accepted); /small: "small". */
 static void handler(wire_exchange *ex, void *ud) {
   (void)ud;
@@ -105,47 +98,14 @@ static void handler(wire_exchange *ex, void *ud) {
   wire_headers_free(&h);
 }
 
-static void server_stopped(void *arg) {
-  tserver *s = arg;
-  uv_close((uv_handle_t *)&s->stop_async, NULL);
-}
-
-static void on_stop_async(uv_async_t *a) {
-  tserver *s = a->data;
-  wire_server_stop(s->srv, server_stopped, s);
-}
-
-static void *loop_thread(void *arg) {
-  tserver *s = arg;
-  uv_run(&s->loop, UV_RUN_DEFAULT);
-  return NULL;
-}
-
-static int server_start(tserver *s, uint64_t idle_timeout_ms) {
-  memset(s, 0, sizeof *s);
-  uv_loop_init(&s->loop);
-  uv_async_init(&s->loop, &s->stop_async, on_stop_async);
-  s->stop_async.data = s;
+/* The server on its own loop thread (loop_server.h) with this file's handler. */
+static int server_start(loop_server *s, uint64_t idle_timeout_ms) {
   wire_server_config cfg = {
       .endpoint = "127.0.0.1:0",
       .idle_timeout_ms = idle_timeout_ms,
       .max_pending_output = 1 << 20,
   };
-  wire_err err;
-  s->srv = wire_server_start(&s->loop, &cfg, handler, s, &err);
-  if (!s->srv) {
-    fprintf(stderr, "server: %s\n", err.msg);
-    return -1;
-  }
-  s->port = wire_server_port(s->srv);
-  pthread_create(&s->thread, NULL, loop_thread, s);
-  return 0;
-}
-
-static void server_stop(tserver *s) {
-  uv_async_send(&s->stop_async);
-  pthread_join(s->thread, NULL);
-  CHECK_EQ(uv_loop_close(&s->loop), 0);
+  return loop_server_start(s, &cfg, handler, NULL);
 }
 
 /* Waits (bounded) until *v reaches want. */
@@ -226,19 +186,26 @@ static long parse_response(const char *p, size_t n, char *head, size_t head_cap,
 
 /* ---- tests ----------------------------------------------------------------------------------------------------- */
 
-static tserver S;
+static loop_server S;
+
+/* One raw HTTP/1 exchange on a new connection to S: sends `request` and reads until the server closes the
+ * connection (bounded by the receive timeout); `in` (initialised here) gets every byte, NUL-terminated. */
+static void raw_exchange(const char *request, wire_buf *in) {
+  int fd = raw_connect(S.port, 0);
+  CHECK(fd >= 0);
+  raw_send(fd, request);
+  wire_buf_init(in, 0);
+  read_all(fd, in);
+  close(fd);
+}
 
 static void test_h1_chunked_then_pipelined(void) {
   counters_reset();
-  int fd = raw_connect(S.port, 0);
-  CHECK(fd >= 0);
-  raw_send(fd, "GET /stream/300000 HTTP/1.1\r\nHost: x\r\n\r\n"
-               "GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   wire_buf in, body;
-  wire_buf_init(&in, 0);
+  raw_exchange("GET /stream/300000 HTTP/1.1\r\nHost: x\r\n\r\n"
+               "GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+               &in);
   wire_buf_init(&body, 0);
-  read_all(fd, &in);
-  close(fd);
   char head[1024];
   int chunks = 0;
   long used = parse_response((char *)in.data, in.len, head, sizeof head, &body, &chunks);
@@ -262,14 +229,11 @@ static void test_h1_chunked_then_pipelined(void) {
 
 static void test_h1_gzip(void) {
   counters_reset();
-  int fd = raw_connect(S.port, 0);
-  raw_send(fd, "GET /stream/1000000 HTTP/1.1\r\nHost: x\r\nAccept-Encoding: br;q=1.0, gzip;q=0.5\r\nConnection: close\r\n\r\n");
   wire_buf in, body, plain;
-  wire_buf_init(&in, 0);
+  raw_exchange("GET /stream/1000000 HTTP/1.1\r\nHost: x\r\nAccept-Encoding: br;q=1.0, gzip;q=0.5\r\nConnection: close\r\n\r\n",
+               &in);
   wire_buf_init(&body, 0);
   wire_buf_init(&plain, 0);
-  read_all(fd, &in);
-  close(fd);
   char head[1024];
   int chunks = 0;
   CHECK(parse_response((char *)in.data, in.len, head, sizeof head, &body, &chunks) > 0);
@@ -295,13 +259,9 @@ static void test_h1_gzip(void) {
 
 static void test_h1_10_close_delimited_and_head(void) {
   counters_reset();
-  int fd = raw_connect(S.port, 0);
-  raw_send(fd, "GET /stream/200000 HTTP/1.0\r\n\r\n");
   wire_buf in, body;
-  wire_buf_init(&in, 0);
+  raw_exchange("GET /stream/200000 HTTP/1.0\r\n\r\n", &in);
   wire_buf_init(&body, 0);
-  read_all(fd, &in);
-  close(fd);
   char head[1024];
   int chunks = 0;
   CHECK(parse_response((char *)in.data, in.len, head, sizeof head, &body, &chunks) > 0);
@@ -313,12 +273,10 @@ static void test_h1_10_close_delimited_and_head(void) {
 
   /* HEAD: the headers a GET would get, no body; the source is never asked */
   counters_reset();
-  fd = raw_connect(S.port, 0);
-  raw_send(fd, "HEAD /stream/200000 HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n"
-               "GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-  wire_buf_reset(&in);
-  read_all(fd, &in);
-  close(fd);
+  wire_buf_free(&in);
+  raw_exchange("HEAD /stream/200000 HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\n\r\n"
+               "GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+               &in);
   CHECK_CONTAINS((char *)in.data, "transfer-encoding: chunked\r\n");
   CHECK_CONTAINS((char *)in.data, "content-encoding: gzip\r\n");
   const char *second = strstr((char *)in.data, "\r\n\r\n");
@@ -331,13 +289,9 @@ static void test_h1_10_close_delimited_and_head(void) {
 
 static void test_h1_source_failure_truncates(void) {
   counters_reset();
-  int fd = raw_connect(S.port, 0);
-  raw_send(fd, "GET /stream/1000000/fail/200000 HTTP/1.1\r\nHost: x\r\n\r\n");
   wire_buf in, body;
-  wire_buf_init(&in, 0);
+  raw_exchange("GET /stream/1000000/fail/200000 HTTP/1.1\r\nHost: x\r\n\r\n", &in); /* the server closes */
   wire_buf_init(&body, 0);
-  read_all(fd, &in); /* the server closes the connection */
-  close(fd);
   char head[1024];
   int chunks = 0;
   CHECK(in.len > 200000);
@@ -395,7 +349,7 @@ static void test_h1_stalled_reader_is_bounded(void) {
 }
 
 static void test_idle_timeout_ends_stalled_reader(void) {
-  tserver idle;
+  loop_server idle;
   CHECK(server_start(&idle, 300) == 0);
   counters_reset();
   int fd = raw_connect(idle.port, 4096);
@@ -403,7 +357,7 @@ static void test_idle_timeout_ends_stalled_reader(void) {
   CHECK(wait_for(&released_aborted, 1)); /* no byte moved for 300 ms: the connection is aborted */
   CHECK(atomic_load(&produced) < 100000000);
   close(fd);
-  server_stop(&idle);
+  loop_server_stop(&idle);
 }
 
 /* ---- HTTP/2 ------------------------------------------------------------------------------------------------------ */
@@ -530,6 +484,6 @@ int main(void) {
   RUN(test_h2_streams);
   RUN(test_h2_client_gone_mid_body);
   RUN(test_idle_timeout_ends_stalled_reader);
-  server_stop(&S);
+  loop_server_stop(&S);
   return test_finish();
 }

@@ -69,11 +69,9 @@ static void stop_and_wait(wire_listener *l) {
   CHECK(stopped_flag);
 }
 
-/* A blocking TCP connection to 127.0.0.1:port; -1 with errno set when refused. */
-static int connect_tcp(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(0x7f000001)};
-  if (connect(fd, (struct sockaddr *)&sin, sizeof sin) < 0) {
+/* Connects fd (blocking) to a; returns fd, or -1 with errno set (fd closed) when refused. */
+static int connect_or_close(int fd, const struct sockaddr *a, socklen_t len) {
+  if (connect(fd, a, len) < 0) {
     int e = errno;
     close(fd);
     errno = e;
@@ -82,36 +80,56 @@ static int connect_tcp(uint16_t port) {
   return fd;
 }
 
+/* A blocking TCP connection to 127.0.0.1:port; -1 with errno set when refused. */
+static int connect_tcp(uint16_t port) {
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(0x7f000001)};
+  return connect_or_close(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), (struct sockaddr *)&sin, sizeof sin);
+}
+
 static int connect_unix(const char *path) {
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   struct sockaddr_un sun = {.sun_family = AF_UNIX};
   size_t n = strlen(path);
   if (n >= sizeof sun.sun_path) n = sizeof sun.sun_path - 1;
   memcpy(sun.sun_path, path, n);
-  if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-    int e = errno;
-    close(fd);
-    errno = e;
-    return -1;
+  return connect_or_close(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), (struct sockaddr *)&sun, sizeof sun);
+}
+
+/* Nothing listens on 127.0.0.1:port: a connection is refused. */
+static bool port_refuses(uint16_t port) {
+  int fd = connect_tcp(port);
+  bool refused = fd < 0 && errno == ECONNREFUSED;
+  if (fd >= 0) close(fd);
+  return refused;
+}
+
+/* Runs the loop while reading fd into buf (NUL-terminated, capacity cap) until `want` bytes, EOF or 5 s. */
+static void pump_and_read(int fd, char *buf, size_t cap, size_t want) {
+  size_t got = 0;
+  for (int i = 0; i < 5000 && got < want; i++) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 1) == 1) {
+      ssize_t n = recv(fd, buf + got, cap - 1 - got, 0);
+      if (n <= 0) break;
+      got += (size_t)n;
+    }
   }
-  return fd;
+  buf[got] = '\0';
+}
+
+/* Runs the loop until l has accepted a connection (or 5 s pass). */
+static void pump_until_accepted(wire_listener *l) {
+  for (int i = 0; i < 5000 && wire_listener_connections(l) == 0; i++) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
 }
 
 /* Sends `msg` on fd, runs the loop until the answer (or EOF) arrives, and returns whether it was "ok:<msg>". */
 static bool request_served(int fd, const char *msg) {
   if (send(fd, msg, strlen(msg), MSG_NOSIGNAL) != (ssize_t)strlen(msg)) return false;
   char buf[256];
-  size_t got = 0;
-  for (int i = 0; i < 5000; i++) {
-    uv_run(&loop, UV_RUN_NOWAIT);
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (poll(&p, 1, 1) == 1) {
-      ssize_t n = recv(fd, buf + got, sizeof buf - 1 - got, 0);
-      if (n <= 0) break;
-      got += (size_t)n;
-    }
-  }
-  buf[got] = '\0';
+  pump_and_read(fd, buf, sizeof buf, sizeof buf - 1);
   char want[256];
   snprintf(want, sizeof want, "ok:%s", msg);
   return strcmp(buf, want) == 0;
@@ -134,29 +152,32 @@ static uint16_t free_port(void) {
   return port;
 }
 
+/* Writes "127.0.0.1:<a port that was free a moment ago>" into ep (64 bytes) and returns the port. */
+static uint16_t free_endpoint(char ep[64]) {
+  uint16_t port = free_port();
+  snprintf(ep, 64, "127.0.0.1:%u", port);
+  return port;
+}
+
 /* ---- cases ---------------------------------------------------------------------------------------------- */
 
 /* Outside a reload a stopped listener closes its socket: the port refuses connections. */
 static void test_stop_outside_reload_closes(void) {
-  uint16_t port = free_port();
   char ep[64];
-  snprintf(ep, sizeof ep, "127.0.0.1:%u", port);
+  uint16_t port = free_endpoint(ep);
   wire_listener *l = start_listener(ep);
   if (!l) return;
   CHECK(!wire_listener_adopted(l));
   stop_and_wait(l);
   CHECK_EQ(wire_listener_parked(), 0);
-  int fd = connect_tcp(port);
-  CHECK(fd < 0 && errno == ECONNREFUSED);
-  if (fd >= 0) close(fd);
+  CHECK(port_refuses(port));
 }
 
 /* During a reload the socket is parked, a client connecting meanwhile is not refused, the new listener adopts
  * the socket (same port, no bind) and serves that client. */
 static void test_reload_hands_socket_over(void) {
-  uint16_t port = free_port();
   char ep[64];
-  snprintf(ep, sizeof ep, "127.0.0.1:%u", port);
+  uint16_t port = free_endpoint(ep);
   wire_listener *old = start_listener(ep);
   if (!old) return;
   int before = connect_tcp(port); /* served by the old listener */
@@ -181,23 +202,12 @@ static void test_reload_hands_socket_over(void) {
 
   /* The queued client is accepted and served by the new listener. */
   served = 0;
-  char buf[64] = {0};
-  size_t got = 0;
-  for (int i = 0; i < 5000 && got < 10; i++) {
-    uv_run(&loop, UV_RUN_NOWAIT);
-    struct pollfd p = {.fd = waiting, .events = POLLIN};
-    if (poll(&p, 1, 1) == 1) {
-      ssize_t n = recv(waiting, buf + got, sizeof buf - 1 - got, 0);
-      if (n <= 0) break;
-      got += (size_t)n;
-    }
-  }
+  char buf[64];
+  pump_and_read(waiting, buf, sizeof buf, 10);
   CHECK_STR(buf, "ok:between");
   close(waiting);
   if (fresh) stop_and_wait(fresh);
-  int fd = connect_tcp(port);
-  CHECK(fd < 0 && errno == ECONNREFUSED);
-  if (fd >= 0) close(fd);
+  CHECK(port_refuses(port));
 }
 
 /* The same endpoint written another way ("localhost" resolving to 127.0.0.1) is the same socket. */
@@ -225,9 +235,8 @@ static void test_adopt_by_resolved_address(void) {
 
 /* A socket the new configuration does not listen on any more is closed when the reload ends. */
 static void test_unadopted_closed_at_reload_end(void) {
-  uint16_t port = free_port();
   char ep[64];
-  snprintf(ep, sizeof ep, "127.0.0.1:%u", port);
+  uint16_t port = free_endpoint(ep);
   wire_listener *old = start_listener(ep);
   if (!old) return;
   wire_listener_reload_begin();
@@ -235,9 +244,7 @@ static void test_unadopted_closed_at_reload_end(void) {
   CHECK_EQ(wire_listener_parked(), 1);
   wire_listener_reload_end();
   CHECK_EQ(wire_listener_parked(), 0);
-  int fd = connect_tcp(port);
-  CHECK(fd < 0 && errno == ECONNREFUSED);
-  if (fd >= 0) close(fd);
+  CHECK(port_refuses(port));
   /* ... and the port can be bound again. */
   wire_listener *again = start_listener(ep);
   if (again) {
@@ -257,9 +264,8 @@ static void test_port_zero_never_parked(void) {
 
 /* Reloads nest: sockets stay parked until the outermost end. */
 static void test_nested_reloads(void) {
-  uint16_t port = free_port();
   char ep[64];
-  snprintf(ep, sizeof ep, "127.0.0.1:%u", port);
+  free_endpoint(ep);
   wire_listener *old = start_listener(ep);
   if (!old) return;
   wire_listener_reload_begin();
@@ -301,17 +307,13 @@ static void test_unix_socket_parked(void) {
 
 /* A connection accepted just before the stop, whose request had not arrived yet, is still served. */
 static void test_request_after_stop_on_fresh_connection_served(void) {
-  uint16_t port = free_port();
   char ep[64];
-  snprintf(ep, sizeof ep, "127.0.0.1:%u", port);
+  uint16_t port = free_endpoint(ep);
   wire_listener *l = start_listener(ep);
   if (!l) return;
   int fd = connect_tcp(port);
   CHECK(fd >= 0);
-  for (int i = 0; i < 5000 && wire_listener_connections(l) == 0; i++) {
-    uv_run(&loop, UV_RUN_NOWAIT);
-    usleep(1000);
-  }
+  pump_until_accepted(l);
   CHECK_EQ(wire_listener_connections(l), 1); /* accepted, nothing read */
   stopped_flag = false;
   wire_listener_stop(l, on_stopped, &stopped_flag);
@@ -329,10 +331,7 @@ static void test_silent_connection_closed_after_grace(void) {
   wire_listener *l = start_listener("127.0.0.1:0");
   if (!l) return;
   int fd = connect_tcp(wire_listener_port(l));
-  for (int i = 0; i < 5000 && wire_listener_connections(l) == 0; i++) {
-    uv_run(&loop, UV_RUN_NOWAIT);
-    usleep(1000);
-  }
+  pump_until_accepted(l);
   stop_and_wait(l); /* returns within pump_until_flag's 5 s bound */
   if (fd >= 0) {
     char c;

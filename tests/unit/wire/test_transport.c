@@ -209,6 +209,28 @@ static wire_conn *dial(const char *fmt_host, uint16_t port, wire_tls_client *tls
   return wire_conn_open(&ep, tls, alpn, wire_now_ns() + 5 * SEC, err);
 }
 
+/* dial() that must succeed (CHECK, with the reason). */
+static wire_conn *dial_ok(const char *host, uint16_t port, wire_tls_client *tls, const char *const *alpn,
+                          wire_err *err) {
+  wire_conn *c = dial(host, port, tls, alpn, err);
+  CHECK_MSG(c != NULL, "%s", err->msg);
+  return c;
+}
+
+/* A TLS client with config tc cannot connect to host:port: the handshake fails with a WIRE_E_TLS error
+ * containing `want` (printed after `label`). */
+static void expect_tls_refused(const char *host, uint16_t port, const wire_tls_config *tc, const char *want,
+                               const char *label) {
+  wire_err err = {0};
+  wire_tls_client *tls = wire_tls_client_new(tc, &err);
+  wire_conn *c = dial(host, port, tls, NULL, &err);
+  CHECK(c == NULL);
+  CHECK_EQ(err.code, WIRE_E_TLS);
+  CHECK_CONTAINS(err.msg, want);
+  printf("  %s: %s\n", label, err.msg);
+  wire_tls_client_free(tls);
+}
+
 /* Writes msg and reads the same number of bytes back; returns true when they match. */
 static bool echo_roundtrip(wire_conn *c, const char *msg, wire_err *err) {
   size_t n = strlen(msg);
@@ -230,8 +252,7 @@ static void plaintext_echo(void) {
   wire_err err = {0};
   CHECK_MSG(server_start(&s, (wire_listener_config){0}, &err) == 0, "%s", err.msg);
   CHECK(s.port != 0);
-  wire_conn *c = dial("127.0.0.1", s.port, NULL, NULL, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
+  wire_conn *c = dial_ok("127.0.0.1", s.port, NULL, NULL, &err);
   if (c) {
     CHECK(!wire_conn_is_tls(c));
     CHECK(wire_conn_alpn(c) == NULL);
@@ -243,8 +264,7 @@ static void plaintext_echo(void) {
     wire_conn_close(c);
   }
   /* "localhost" resolves without a query and reaches the same server */
-  c = dial("localhost", s.port, NULL, NULL, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
+  c = dial_ok("localhost", s.port, NULL, NULL, &err);
   if (c) CHECK(echo_roundtrip(c, "again", &err));
   wire_conn_close(c);
   server_stop(&s);
@@ -254,8 +274,7 @@ static void h2_preface_selects_h2(void) {
   server s = {0};
   wire_err err = {0};
   CHECK_MSG(server_start(&s, (wire_listener_config){0}, &err) == 0, "%s", err.msg);
-  wire_conn *c = dial("127.0.0.1", s.port, NULL, NULL, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
+  wire_conn *c = dial_ok("127.0.0.1", s.port, NULL, NULL, &err);
   if (c) {
     /* written in two pieces so that the sniffer must wait for the rest of the preface */
     CHECK_EQ(wire_conn_write_all(c, "PRI * HTTP/2", 12, wire_now_ns() + 5 * SEC, &err), 0);
@@ -294,8 +313,7 @@ static void tls_echo_and_alpn(void) {
   CHECK_MSG(tls != NULL, "%s", err.msg);
 
   /* by name, with ALPN: h2 preferred by the server */
-  wire_conn *c = dial("localhost", s.port, tls, alpn_both, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
+  wire_conn *c = dial_ok("localhost", s.port, tls, alpn_both, &err);
   if (c) {
     CHECK(wire_conn_is_tls(c));
     CHECK_STR(wire_conn_alpn(c), "h2");
@@ -306,8 +324,7 @@ static void tls_echo_and_alpn(void) {
   }
   /* by IP address (verified against the IP SAN), only http/1.1 offered */
   static const char *const h1_only[] = {"http/1.1", NULL};
-  c = dial("127.0.0.1", s.port, tls, h1_only, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
+  c = dial_ok("127.0.0.1", s.port, tls, h1_only, &err);
   if (c) {
     CHECK_STR(wire_conn_alpn(c), "http/1.1");
     CHECK(echo_roundtrip(c, "x", &err));
@@ -345,27 +362,13 @@ static void tls_verification_failures(void) {
   CHECK_MSG(server_start(&s, (wire_listener_config){0}, &err) == 0, "%s", err.msg);
 
   wire_tls_config wrong = {.ca_file = certs.other_ca};
-  wire_tls_client *tls = wire_tls_client_new(&wrong, &err);
-  wire_conn *c = dial("localhost", s.port, tls, NULL, &err);
-  CHECK(c == NULL);
-  CHECK_EQ(err.code, WIRE_E_TLS);
-  CHECK_CONTAINS(err.msg, "certificate verify failed");
-  printf("  wrong CA: %s\n", err.msg);
-  wire_tls_client_free(tls);
-
+  expect_tls_refused("localhost", s.port, &wrong, "certificate verify failed", "wrong CA");
   wire_tls_config mismatch = {.ca_file = certs.ca, .server_name = "wrong.example"};
-  tls = wire_tls_client_new(&mismatch, &err);
-  c = dial("127.0.0.1", s.port, tls, NULL, &err);
-  CHECK(c == NULL);
-  CHECK_EQ(err.code, WIRE_E_TLS);
-  CHECK_CONTAINS(err.msg, "hostname mismatch");
-  printf("  name mismatch: %s\n", err.msg);
-  wire_tls_client_free(tls);
+  expect_tls_refused("127.0.0.1", s.port, &mismatch, "hostname mismatch", "name mismatch");
 
   wire_tls_config skip = {.ca_file = certs.other_ca, .insecure_skip_verify = true};
-  tls = wire_tls_client_new(&skip, &err);
-  c = dial("localhost", s.port, tls, NULL, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
+  wire_tls_client *tls = wire_tls_client_new(&skip, &err);
+  wire_conn *c = dial_ok("localhost", s.port, tls, NULL, &err);
   if (c) CHECK(echo_roundtrip(c, "insecure", &err));
   wire_conn_close(c);
   wire_tls_client_free(tls);
@@ -448,8 +451,7 @@ static void read_deadline_and_graceful_close(void) {
   server s = {0};
   wire_err err = {0};
   CHECK_MSG(server_start(&s, (wire_listener_config){0}, &err) == 0, "%s", err.msg);
-  wire_conn *c = dial("127.0.0.1", s.port, NULL, NULL, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
+  wire_conn *c = dial_ok("127.0.0.1", s.port, NULL, NULL, &err);
   if (c) {
     char buf[16];
     CHECK_EQ(wire_conn_read(c, buf, sizeof buf, wire_now_ns() + SEC / 5, &err), -1);
@@ -511,8 +513,7 @@ static void peer_close_mid_write_no_sigpipe(void) {
   listen(lfd, 4);
   getsockname(lfd, (struct sockaddr *)&sin, &sl);
   wire_err err = {0};
-  wire_conn *c = dial("127.0.0.1", ntohs(sin.sin_port), NULL, NULL, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
+  wire_conn *c = dial_ok("127.0.0.1", ntohs(sin.sin_port), NULL, NULL, &err);
   int afd = accept(lfd, NULL, NULL);
   close(afd);
   close(lfd);
@@ -539,8 +540,7 @@ static void max_connections_enforced(void) {
   server s = {0};
   wire_err err = {0};
   CHECK_MSG(server_start(&s, (wire_listener_config){.max_connections = 1}, &err) == 0, "%s", err.msg);
-  wire_conn *a = dial("127.0.0.1", s.port, NULL, NULL, &err);
-  CHECK_MSG(a != NULL, "%s", err.msg);
+  wire_conn *a = dial_ok("127.0.0.1", s.port, NULL, NULL, &err);
   CHECK(a && echo_roundtrip(a, "first", &err));
   wire_conn *b = dial("127.0.0.1", s.port, NULL, NULL, &err);
   if (b) {
@@ -584,8 +584,7 @@ static void flood_under_backpressure(bool use_tls) {
   CHECK_MSG(server_start(&s, (wire_listener_config){.max_pending_output = max_pending}, &err) == 0, "%s", err.msg);
   wire_tls_config tc = {.ca_file = certs.ca};
   wire_tls_client *tls = use_tls ? wire_tls_client_new(&tc, &err) : NULL;
-  wire_conn *c = dial("127.0.0.1", s.port, tls, NULL, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
+  wire_conn *c = dial_ok("127.0.0.1", s.port, tls, NULL, &err);
   if (!c) {
     server_stop(&s);
     return;
@@ -626,8 +625,7 @@ static void pause_and_resume(bool use_tls) {
   CHECK_MSG(server_start(&s, (wire_listener_config){0}, &err) == 0, "%s", err.msg);
   wire_tls_config tc = {.ca_file = certs.ca};
   wire_tls_client *tls = use_tls ? wire_tls_client_new(&tc, &err) : NULL;
-  wire_conn *c = dial("127.0.0.1", s.port, tls, NULL, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
+  wire_conn *c = dial_ok("127.0.0.1", s.port, tls, NULL, &err);
   if (c) {
     CHECK(echo_roundtrip(c, "PAUSE", &err));
     /* several writes (TLS: several records) while the server does not read */
@@ -661,8 +659,7 @@ static void driver_errors_close_once(void) {
   CHECK_MSG(server_start(&s, (wire_listener_config){0}, &err) == 0, "%s", err.msg);
   const char *cmds[] = {"FAIL", "KILL", "FAILwith more", NULL};
   for (int i = 0; cmds[i]; i++) {
-    wire_conn *c = dial("127.0.0.1", s.port, NULL, NULL, &err);
-    CHECK_MSG(c != NULL, "%s", err.msg);
+    wire_conn *c = dial_ok("127.0.0.1", s.port, NULL, NULL, &err);
     if (!c) continue;
     CHECK_EQ(wire_conn_write_all(c, cmds[i], strlen(cmds[i]), wire_now_ns() + 5 * SEC, &err), 0);
     char buf[8];
@@ -771,8 +768,7 @@ static void ipv6_loopback(void) {
     printf("  (no IPv6 loopback here: %s)\n", err.msg);
     return;
   }
-  wire_conn *c = dial("[::1]", s.port, NULL, NULL, &err);
-  CHECK_MSG(c != NULL, "%s", err.msg);
+  wire_conn *c = dial_ok("[::1]", s.port, NULL, NULL, &err);
   if (c) {
     CHECK(echo_roundtrip(c, "v6", &err));
     wire_conn_close(c);
