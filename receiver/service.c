@@ -210,6 +210,28 @@ static const char *defined_ids(const service_graph *g, component_kind kind, cons
   return NULL;
 }
 
+/* Reports `item`, an id no component of `kind` has: with the closest defined id as a hint, else (look_elsewhere)
+ * the section that defines it under another kind. */
+static void report_undefined(const service_graph *g, cfg_ctx *ctx, const cfg_node *item, component_kind kind,
+                             bool look_elsewhere) {
+  const char *ids[256];
+  size_t nids;
+  defined_ids(g, kind, ids, 256, &nids);
+  const char *hint = cfg_suggest(item->text, ids, nids);
+  const char *name = component_kind_name(kind), *section = component_kind_section(kind);
+  if (hint) {
+    cfg_error(ctx, item, "%s \"%s\" is not defined in %s (did you mean \"%s\"?)", name, item->text, section, hint);
+    return;
+  }
+  for (size_t k = 0; look_elsewhere && k < COMPONENT_KINDS; k++)
+    if (all_kinds[k] != kind && service_find(g, all_kinds[k], item->text)) {
+      cfg_error(ctx, item, "%s \"%s\" is not defined in %s (\"%s\" is defined in %s)", name, item->text, section,
+                item->text, component_kind_section(all_kinds[k]));
+      return;
+    }
+  cfg_error(ctx, item, "%s \"%s\" is not defined in %s", name, item->text, section);
+}
+
 static int add_pipeline_index(service_component *sc, size_t index) {
   for (size_t i = 0; i < sc->npipelines; i++)
     if (sc->pipelines[i] == index) return 0;
@@ -239,27 +261,7 @@ static void resolve_pipeline(service_graph *g, const pipeline_decl *p, cfg_ctx *
       cfg_path_push_index(&ctx->path, m);
       service_component *sc = service_find(g, kind, item->text);
       if (!sc) {
-        const char *ids[256];
-        size_t nids;
-        defined_ids(g, kind, ids, 256, &nids);
-        const char *hint = cfg_suggest(item->text, ids, nids);
-        component_kind other = kind;
-        bool elsewhere = false;
-        for (size_t k = 0; k < COMPONENT_KINDS && !elsewhere; k++)
-          if (all_kinds[k] != kind && service_find(g, all_kinds[k], item->text)) {
-            elsewhere = true;
-            other = all_kinds[k];
-          }
-        if (hint)
-          cfg_error(ctx, item, "%s \"%s\" is not defined in %s (did you mean \"%s\"?)", component_kind_name(kind),
-                    item->text, component_kind_section(kind), hint);
-        else if (elsewhere)
-          cfg_error(ctx, item, "%s \"%s\" is not defined in %s (\"%s\" is defined in %s)",
-                    component_kind_name(kind), item->text, component_kind_section(kind), item->text,
-                    component_kind_section(other));
-        else
-          cfg_error(ctx, item, "%s \"%s\" is not defined in %s", component_kind_name(kind), item->text,
-                    component_kind_section(kind));
+        report_undefined(g, ctx, item, kind, true);
         continue;
       }
       bool dup = false;
@@ -298,13 +300,7 @@ static void resolve_extensions(service_graph *g, const cfg_node *service_node, c
     cfg_path_push_index(&ctx->path, i);
     service_component *sc = service_find(g, COMPONENT_EXTENSION, item->text);
     if (!sc) {
-      const char *ids[256];
-      size_t nids;
-      defined_ids(g, COMPONENT_EXTENSION, ids, 256, &nids);
-      const char *hint = cfg_suggest(item->text, ids, nids);
-      if (hint)
-        cfg_error(ctx, item, "extension \"%s\" is not defined in extensions (did you mean \"%s\"?)", item->text, hint);
-      else cfg_error(ctx, item, "extension \"%s\" is not defined in extensions", item->text);
+      report_undefined(g, ctx, item, COMPONENT_EXTENSION, false);
       continue;
     }
     bool dup = false;

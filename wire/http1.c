@@ -29,6 +29,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "wire/decimal.h"
+
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -866,18 +868,6 @@ static bool is_value(const char *s, size_t n) {
   return true;
 }
 
-/* Decimal form of v into out (at least 21 bytes); returns the length. */
-static size_t u64_dec(uint64_t v, char *out) {
-  char tmp[24];
-  size_t n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
-  return n;
-}
-
 int wire_h1_write_header(wire_buf *out, const char *name, size_t name_len, const char *value, size_t value_len,
                          wire_err *err) {
   if (!is_token(name, name_len)) return wire_err_set(err, WIRE_E_INVALID, "http1: invalid header name");
@@ -902,7 +892,7 @@ static int write_framing(wire_buf *out, int64_t body_length, wire_err *err) {
   if (body_length == WIRE_H1_CHUNKED_BODY) return wire_buf_append(out, "transfer-encoding: chunked\r\n", 28, err);
   if (body_length < 0) return 0;
   char line[48] = "content-length: ";
-  size_t n = 16 + u64_dec((uint64_t)body_length, line + 16);
+  size_t n = 16 + wire_fmt_u64(line + 16, (uint64_t)body_length);
   line[n++] = '\r';
   line[n++] = '\n';
   return wire_buf_append(out, line, n, err);

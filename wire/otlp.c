@@ -331,19 +331,23 @@ static size_t utf8_seq_len(const uint8_t *s, size_t left) {
   return n;
 }
 
-bool wire_otlp_utf8_valid(const char *s, size_t len) {
-  const uint8_t *p = (const uint8_t *)s;
-  size_t i = 0;
+/* The offset of the first byte at or after `from` that does not start a valid sequence; len when there is none. */
+static inline size_t utf8_next_invalid(const uint8_t *p, size_t len, size_t from) {
+  size_t i = from;
   while (i < len) {
     if (p[i] < 0x80) {
       i++;
       continue;
     }
     size_t n = utf8_seq_len(p + i, len - i);
-    if (!n) return false;
+    if (!n) return i;
     i += n;
   }
-  return true;
+  return len;
+}
+
+bool wire_otlp_utf8_valid(const char *s, size_t len) {
+  return utf8_next_invalid((const uint8_t *)s, len, 0) == len;
 }
 
 /* Replaces each byte that does not start a valid sequence by '?'. Returns true if anything changed. */
@@ -352,19 +356,9 @@ static bool utf8_fix(char *s) {
   size_t len = strlen(s);
   uint8_t *p = (uint8_t *)s;
   bool changed = false;
-  size_t i = 0;
-  while (i < len) {
-    if (p[i] < 0x80) {
-      i++;
-      continue;
-    }
-    size_t n = utf8_seq_len(p + i, len - i);
-    if (n) {
-      i += n;
-    } else {
-      p[i++] = '?';
-      changed = true;
-    }
+  for (size_t i = utf8_next_invalid(p, len, 0); i < len; i = utf8_next_invalid(p, len, i + 1)) {
+    p[i] = '?';
+    changed = true;
   }
   return changed;
 }

@@ -23,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/decimal.h"
+
 /* ---- Locale-independent number text ---------------------------------------------------------------------- */
 
 /* JSON numbers use '.', whatever LC_NUMERIC the host process (nginx, a service using libotelc) has set. */
@@ -751,23 +753,6 @@ static inline int put_raw(jenc *e, const char *s, size_t n) {
   return 0;
 }
 
-static size_t fmt_u64(char *out, uint64_t v) {
-  char tmp[20];
-  size_t n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
-  return n;
-}
-
-static size_t fmt_i64(char *out, int64_t v) {
-  if (v >= 0) return fmt_u64(out, (uint64_t)v);
-  out[0] = '-';
-  return 1 + fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
-}
-
 /* Shortest text that reads back as the same double; `out` has room for 32 bytes. v must be finite. */
 static size_t fmt_double(char *out, double v) {
   if (v == 0) {
@@ -778,7 +763,7 @@ static size_t fmt_double(char *out, double v) {
     out[0] = '0';
     return 1;
   }
-  if (v > -1e15 && v < 1e15 && is_integral(v)) return fmt_i64(out, (int64_t)v);
+  if (v > -1e15 && v < 1e15 && is_integral(v)) return wire_fmt_i64(out, (int64_t)v);
   locale_t loc = get_c_locale(), old = loc ? uselocale(loc) : (locale_t)0;
   int n = 0;
   for (int prec = 15; prec <= 17; prec++) {
@@ -941,12 +926,12 @@ static int encode_value(jenc *e, const ProtobufCFieldDescriptor *f, const void *
   case PROTOBUF_C_TYPE_SFIXED32:
   case PROTOBUF_C_TYPE_ENUM:
     if (need(e, 12) < 0) return -1;
-    e->b->len += fmt_i64(cursor(e), *(const int32_t *)p);
+    e->b->len += wire_fmt_i64(cursor(e), *(const int32_t *)p);
     return 0;
   case PROTOBUF_C_TYPE_UINT32:
   case PROTOBUF_C_TYPE_FIXED32:
     if (need(e, 12) < 0) return -1;
-    e->b->len += fmt_u64(cursor(e), *(const uint32_t *)p);
+    e->b->len += wire_fmt_u64(cursor(e), *(const uint32_t *)p);
     return 0;
   case PROTOBUF_C_TYPE_INT64:
   case PROTOBUF_C_TYPE_SINT64:
@@ -954,7 +939,7 @@ static int encode_value(jenc *e, const ProtobufCFieldDescriptor *f, const void *
     if (need(e, 24) < 0) return -1;
     char *o = cursor(e);
     o[0] = '"';
-    size_t n = 1 + fmt_i64(o + 1, *(const int64_t *)p);
+    size_t n = 1 + wire_fmt_i64(o + 1, *(const int64_t *)p);
     o[n++] = '"';
     e->b->len += n;
     return 0;
@@ -963,7 +948,7 @@ static int encode_value(jenc *e, const ProtobufCFieldDescriptor *f, const void *
     if (need(e, 24) < 0) return -1;
     char *o = cursor(e);
     o[0] = '"';
-    size_t n = 1 + fmt_u64(o + 1, *(const uint64_t *)p);
+    size_t n = 1 + wire_fmt_u64(o + 1, *(const uint64_t *)p);
     o[n++] = '"';
     e->b->len += n;
     return 0;

@@ -20,6 +20,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,23 +97,27 @@ static int source_copy(tls_source *s, const wire_tls_config *in, wire_err *err) 
 
 static bool set(const char *s) { return s && *s; }
 
-struct wire_tls_client {
-  pthread_mutex_t mu;       /* guards ctx and next_reload_ns (reloads) */
+/* What clients and servers both hold: a context, the configuration it is rebuilt from, and when to rebuild it. */
+typedef struct tls_ctx_holder {
+  pthread_mutex_t mu; /* guards ctx and next_reload_ns (reloads) */
   SSL_CTX *ctx;
   tls_source src;
   int64_t next_reload_ns;
+} tls_ctx_holder;
+
+struct wire_tls_client {
+  tls_ctx_holder h; /* first: holder_new allocates the whole object */
   const char *server_name; /* overrides the endpoint's host for SNI and verification (in src) */
   bool insecure;
 };
+_Static_assert(offsetof(struct wire_tls_client, h) == 0, "holder_new needs the holder first");
 
 struct wire_tls_server {
-  pthread_mutex_t mu;      /* guards ctx and next_reload_ns (reloads) */
-  SSL_CTX *ctx;
-  tls_source src;
-  int64_t next_reload_ns;
+  tls_ctx_holder h; /* first: holder_new allocates the whole object */
   unsigned char alpn[256]; /* the server's protocols in wire format (length-prefixed), preference order */
   unsigned alpn_len;
 };
+_Static_assert(offsetof(struct wire_tls_server, h) == 0, "holder_new needs the holder first");
 
 /* ---- errors ------------------------------------------------------------------------------------------ */
 
@@ -421,23 +426,73 @@ static int64_t next_reload_ns(uint64_t interval_ms) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + (int64_t)interval_ms * 1000000LL;
 }
 
-/* ---- client ---------------------------------------------------------------------------------------- */
+/* Frees an object made by holder_new (its holder, then the object). */
+static void holder_delete(tls_ctx_holder *h) {
+  SSL_CTX_free(h->ctx);
+  source_free(&h->src);
+  pthread_mutex_destroy(&h->mu);
+  free(h);
+}
 
-static SSL_CTX *build_client_ctx(void *owner, wire_err *err) {
-  const wire_tls_config *cfg = &((wire_tls_client *)owner)->src.cfg;
+/* A zeroed object of `size` bytes whose first member is a holder, started: its lock and its copy of cfg. The
+ * context is built afterwards (holder_build), once the object is complete. NULL (err set) on failure. */
+static void *holder_new(size_t size, const wire_tls_config *cfg, wire_err *err) {
+  tls_ctx_holder *h = calloc(1, size);
+  if (!h) {
+    wire_err_set(err, WIRE_E_NOMEM, "tls: out of memory");
+    return NULL;
+  }
+  pthread_mutex_init(&h->mu, NULL);
+  if (source_copy(&h->src, cfg, err) < 0) {
+    holder_delete(h);
+    return NULL;
+  }
+  return h;
+}
+
+/* The first build of the holder's context (owner: the client or server build reads). */
+static int holder_build(tls_ctx_holder *h, ctx_builder build, void *owner, wire_err *err) {
+  h->ctx = build(owner, err);
+  if (!h->ctx) return -1;
+  h->next_reload_ns = next_reload_ns(h->src.cfg.reload_interval_ms);
+  return 0;
+}
+
+/* A new SSL on fd from the holder's context, rebuilt first when its reload interval has passed. */
+static SSL *holder_ssl(tls_ctx_holder *h, int fd, ctx_builder build, void *owner, wire_err *err) {
+  pthread_mutex_lock(&h->mu);
+  maybe_reload(&h->ctx, &h->next_reload_ns, h->src.cfg.reload_interval_ms, build, owner);
+  SSL *ssl = ssl_on_fd(h->ctx, fd, err);
+  pthread_mutex_unlock(&h->mu);
+  return ssl;
+}
+
+/* A context for either side with what both share: versions, cipher suites, and partial writes from a moving
+ * buffer (our writers retry non-blocking writes from their own queues). `side` names it in errors. */
+static SSL_CTX *new_ctx(const SSL_METHOD *method, const char *side, const wire_tls_config *cfg, wire_err *err) {
   ERR_clear_error();
-  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  SSL_CTX *ctx = SSL_CTX_new(method);
   if (!ctx) {
-    tls_err(err, "cannot create a client context");
+    tls_err(err, "cannot create a %s context", side);
     return NULL;
   }
   if (set_versions(ctx, cfg->min_version, cfg->max_version, err) < 0 ||
-      set_cipher_suites(ctx, cfg->cipher_suites, cfg->ncipher_suites, err) < 0)
-    goto fail;
-  /* Partial writes and a moving buffer: our writers retry non-blocking writes from their own queues.
-   * Unexpected EOF (no close_notify) reads as a plain EOF: many servers close that way, and HTTP framing
-   * detects truncated messages itself. */
+      set_cipher_suites(ctx, cfg->cipher_suites, cfg->ncipher_suites, err) < 0) {
+    SSL_CTX_free(ctx);
+    return NULL;
+  }
   SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  return ctx;
+}
+
+/* ---- client ---------------------------------------------------------------------------------------- */
+
+static SSL_CTX *build_client_ctx(void *owner, wire_err *err) {
+  const wire_tls_config *cfg = &((wire_tls_client *)owner)->h.src.cfg;
+  SSL_CTX *ctx = new_ctx(TLS_client_method(), "client", cfg, err);
+  if (!ctx) return NULL;
+  /* Unexpected EOF (no close_notify) reads as a plain EOF: many servers close that way, and HTTP framing
+   * detects truncated messages itself. */
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
   if (cfg->insecure_skip_verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
@@ -468,30 +523,19 @@ fail:
 wire_tls_client *wire_tls_client_new(const wire_tls_config *cfg, wire_err *err) {
   static const wire_tls_config defaults;
   if (!cfg) cfg = &defaults;
-  wire_tls_client *t = calloc(1, sizeof *t);
-  if (!t) {
-    wire_err_set(err, WIRE_E_NOMEM, "tls: out of memory");
+  wire_tls_client *t = holder_new(sizeof *t, cfg, err);
+  if (!t) return NULL;
+  t->insecure = cfg->insecure_skip_verify;
+  t->server_name = set(t->h.src.cfg.server_name) ? t->h.src.cfg.server_name : NULL;
+  if (holder_build(&t->h, build_client_ctx, t, err) < 0) {
+    holder_delete(&t->h);
     return NULL;
   }
-  pthread_mutex_init(&t->mu, NULL);
-  if (source_copy(&t->src, cfg, err) < 0) goto fail;
-  t->insecure = cfg->insecure_skip_verify;
-  t->server_name = set(t->src.cfg.server_name) ? t->src.cfg.server_name : NULL;
-  t->ctx = build_client_ctx(t, err);
-  if (!t->ctx) goto fail;
-  t->next_reload_ns = next_reload_ns(cfg->reload_interval_ms);
   return t;
-fail:
-  wire_tls_client_free(t);
-  return NULL;
 }
 
 void wire_tls_client_free(wire_tls_client *t) {
-  if (!t) return;
-  SSL_CTX_free(t->ctx);
-  source_free(&t->src);
-  pthread_mutex_destroy(&t->mu);
-  free(t);
+  if (t) holder_delete(&t->h);
 }
 
 /* ALPN list {"h2", "http/1.1", NULL} to wire format; returns the length or -1 when a name is empty/too long. */
@@ -514,10 +558,7 @@ static bool is_ip_literal(const char *s) {
 
 SSL *wire_tls_client_ssl(wire_tls_client *t, int fd, const char *name, const char *const *alpn, wire_err *err) {
   if (t->server_name) name = t->server_name;
-  pthread_mutex_lock(&t->mu);
-  maybe_reload(&t->ctx, &t->next_reload_ns, t->src.cfg.reload_interval_ms, build_client_ctx, t);
-  SSL *ssl = ssl_on_fd(t->ctx, fd, err);
-  pthread_mutex_unlock(&t->mu);
+  SSL *ssl = holder_ssl(&t->h, fd, build_client_ctx, t, err);
   if (!ssl) return NULL;
   SSL_set_connect_state(ssl);
   if (alpn && alpn[0]) {
@@ -582,17 +623,9 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
 
 static SSL_CTX *build_server_ctx(void *owner, wire_err *err) {
   wire_tls_server *t = owner;
-  const wire_tls_config *cfg = &t->src.cfg;
-  ERR_clear_error();
-  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) {
-    tls_err(err, "cannot create a server context");
-    return NULL;
-  }
-  if (set_versions(ctx, cfg->min_version, cfg->max_version, err) < 0 ||
-      set_cipher_suites(ctx, cfg->cipher_suites, cfg->ncipher_suites, err) < 0)
-    goto fail;
-  SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  const wire_tls_config *cfg = &t->h.src.cfg;
+  SSL_CTX *ctx = new_ctx(TLS_server_method(), "server", cfg, err);
+  if (!ctx) return NULL;
   SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
   /* Read-ahead: one recv fills OpenSSL's buffer with as many records as arrived (half the syscalls); the
    * listener checks SSL_has_pending, since buffered records do not make the socket readable. */
@@ -621,43 +654,30 @@ wire_tls_server *wire_tls_server_new(const wire_tls_config *cfg, const char *con
                                       "key_file/key_pem)");
     return NULL;
   }
-  wire_tls_server *t = calloc(1, sizeof *t);
-  if (!t) {
-    wire_err_set(err, WIRE_E_NOMEM, "tls: out of memory");
-    return NULL;
-  }
-  pthread_mutex_init(&t->mu, NULL);
-  if (source_copy(&t->src, cfg, err) < 0) goto fail;
+  wire_tls_server *t = holder_new(sizeof *t, cfg, err);
+  if (!t) return NULL;
   if (alpn && alpn[0]) {
     int n = alpn_encode(alpn, t->alpn, sizeof t->alpn);
     if (n < 0) {
       wire_err_set(err, WIRE_E_INVALID, "tls: invalid ALPN protocol list");
-      goto fail;
+      holder_delete(&t->h);
+      return NULL;
     }
     t->alpn_len = (unsigned)n;
   }
-  t->ctx = build_server_ctx(t, err);
-  if (!t->ctx) goto fail;
-  t->next_reload_ns = next_reload_ns(cfg->reload_interval_ms);
+  if (holder_build(&t->h, build_server_ctx, t, err) < 0) {
+    holder_delete(&t->h);
+    return NULL;
+  }
   return t;
-fail:
-  wire_tls_server_free(t);
-  return NULL;
 }
 
 void wire_tls_server_free(wire_tls_server *t) {
-  if (!t) return;
-  SSL_CTX_free(t->ctx);
-  source_free(&t->src);
-  pthread_mutex_destroy(&t->mu);
-  free(t);
+  if (t) holder_delete(&t->h);
 }
 
 SSL *wire_tls_server_ssl(wire_tls_server *t, int fd, wire_err *err) {
-  pthread_mutex_lock(&t->mu);
-  maybe_reload(&t->ctx, &t->next_reload_ns, t->src.cfg.reload_interval_ms, build_server_ctx, t);
-  SSL *ssl = ssl_on_fd(t->ctx, fd, err);
-  pthread_mutex_unlock(&t->mu);
+  SSL *ssl = holder_ssl(&t->h, fd, build_server_ctx, t, err);
   if (ssl) SSL_set_accept_state(ssl);
   return ssl;
 }
@@ -714,17 +734,28 @@ wire_tls_step wire_tls_conn_handshake(SSL *ssl, const char *name, char *alpn, si
   return WIRE_TLS_DONE;
 }
 
-wire_tls_step wire_tls_conn_write(SSL *ssl, const void *p, int n, int *n_done, const char *name, wire_err *err) {
+static int ssl_write_io(SSL *ssl, void *p, int n) { return SSL_write(ssl, p, n); }
+static int ssl_read_io(SSL *ssl, void *p, int n) { return SSL_read(ssl, p, n); }
+
+/* One SSL_write or SSL_read attempt (io): DONE with *n_done, a WANT step, or FAILED with the SSL error in *ssl_err
+ * and errno in *saved_errno for the caller to tell apart and describe. */
+static wire_tls_step io_attempt(SSL *ssl, int (*io)(SSL *, void *, int), void *p, int n, int *n_done, int *ssl_err,
+                                int *saved_errno) {
   ERR_clear_error();
   errno = 0;
-  int r = SSL_write(ssl, p, n);
+  int r = io(ssl, p, n);
   if (r > 0) {
     *n_done = r;
     return WIRE_TLS_DONE;
   }
-  int saved = errno;
-  int e = SSL_get_error(ssl, r);
-  wire_tls_step w = want(e);
+  *saved_errno = errno;
+  *ssl_err = SSL_get_error(ssl, r);
+  return want(*ssl_err);
+}
+
+wire_tls_step wire_tls_conn_write(SSL *ssl, const void *p, int n, int *n_done, const char *name, wire_err *err) {
+  int e = 0, saved = 0;
+  wire_tls_step w = io_attempt(ssl, ssl_write_io, (void *)p, n, n_done, &e, &saved);
   if (w != WIRE_TLS_FAILED) return w;
   if (e == SSL_ERROR_ZERO_RETURN) {
     wire_err_set(err, WIRE_E_IO, "write %s: connection closed by peer", name);
@@ -734,16 +765,8 @@ wire_tls_step wire_tls_conn_write(SSL *ssl, const void *p, int n, int *n_done, c
 }
 
 wire_tls_step wire_tls_conn_read(SSL *ssl, void *p, int cap, int *n_done, const char *name, wire_err *err) {
-  ERR_clear_error();
-  errno = 0;
-  int r = SSL_read(ssl, p, cap);
-  if (r > 0) {
-    *n_done = r;
-    return WIRE_TLS_DONE;
-  }
-  int saved = errno;
-  int e = SSL_get_error(ssl, r);
-  wire_tls_step w = want(e);
+  int e = 0, saved = 0;
+  wire_tls_step w = io_attempt(ssl, ssl_read_io, p, cap, n_done, &e, &saved);
   if (w != WIRE_TLS_FAILED) return w;
   if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && saved == 0)) {
     ERR_clear_error();

@@ -53,6 +53,24 @@ static void pad(FILE *out, int indent) {
   for (int i = 0; i < indent; i++) fputc(' ', out);
 }
 
+/* A scalar value and its line end: REDACTED for a secret. */
+static void emit_value_line(FILE *out, const char *v, bool secret) {
+  if (secret) fputs(REDACTED, out);
+  else cfg_emit_scalar(out, v);
+  fputc('\n', out);
+}
+
+/* After "key:" of a string list or map: `empty` (" []" or " {}") and false when it has no items, else the line
+ * end its indented items follow and true. */
+static bool open_collection(FILE *out, size_t n, const char *empty) {
+  if (!n) {
+    fputs(empty, out);
+    return false;
+  }
+  fputc('\n', out);
+  return true;
+}
+
 static bool secret_key(const char *k) {
   static const char *const words[] = {"token", "password", "passwd", "secret", "authorization", "api_key",
                                       "apikey", "key_pem", "bearer", "credential", "private_key"};
@@ -72,10 +90,7 @@ static void emit_node_value(FILE *out, const cfg_node *n, int indent, bool redac
   case CFG_NODE_NULL: fputs(" null\n", out); return;
   case CFG_NODE_SCALAR:
     fputc(' ', out);
-    if (redact) fputs(REDACTED, out);
-    else if (n->quoted) cfg_emit_scalar(out, n->text[0] ? n->text : "");
-    else cfg_emit_scalar(out, n->text);
-    fputc('\n', out);
+    emit_value_line(out, n->text, redact);
     return;
   case CFG_NODE_MAP:
   case CFG_NODE_SEQ:
@@ -155,9 +170,7 @@ void cfg_emit(FILE *out, const cfg_schema *s, const void *obj, int indent) {
     case CFG_T_COMPONENT_REF: {
       const char *v = *(char *const *)p;
       fputc(' ', out);
-      if (secret && *v) fputs(REDACTED, out);
-      else cfg_emit_scalar(out, v);
-      fputc('\n', out);
+      emit_value_line(out, v, secret && *v);
       break;
     }
     case CFG_T_INT:
@@ -179,34 +192,22 @@ void cfg_emit(FILE *out, const cfg_schema *s, const void *obj, int indent) {
       break;
     case CFG_T_STRING_LIST: {
       const cfg_strlist *l = p;
-      if (!l->n) {
-        fputs(" []\n", out);
-        break;
-      }
-      fputc('\n', out);
+      if (!open_collection(out, l->n, " []\n")) break;
       for (size_t i = 0; i < l->n; i++) {
         pad(out, indent + 2);
         fputs("- ", out);
-        if (secret) fputs(REDACTED, out);
-        else cfg_emit_scalar(out, l->v[i]);
-        fputc('\n', out);
+        emit_value_line(out, l->v[i], secret);
       }
       break;
     }
     case CFG_T_STRING_MAP: {
       const cfg_strmap *m = p;
-      if (!m->n) {
-        fputs(" {}\n", out);
-        break;
-      }
-      fputc('\n', out);
+      if (!open_collection(out, m->n, " {}\n")) break;
       for (size_t i = 0; i < m->n; i++) {
         pad(out, indent + 2);
         cfg_emit_scalar(out, m->v[i].key);
         fputs(": ", out);
-        if (secret) fputs(REDACTED, out);
-        else cfg_emit_scalar(out, m->v[i].value);
-        fputc('\n', out);
+        emit_value_line(out, m->v[i].value, secret);
       }
       break;
     }

@@ -127,13 +127,18 @@ static void apply_merge(loader *L, cfg_node *map, const cfg_node *src, yaml_mark
   }
 }
 
-static cfg_node *parse_mapping(loader *L, yaml_event_t *start, int depth) {
+/* A new node of `kind` where the event `start` begins (1-based line and column); NULL (out of memory, reported)
+ * when it cannot be made. */
+static cfg_node *node_at(loader *L, cfg_node_kind kind, const yaml_event_t *start) {
   yaml_mark_t m = start->start_mark;
-  cfg_node *map = cfg_node_new(L->a, CFG_NODE_MAP, L->file, (uint32_t)m.line + 1, (uint32_t)m.column + 1);
-  if (!map) {
-    fail_oom(L);
-    return NULL;
-  }
+  cfg_node *n = cfg_node_new(L->a, kind, L->file, (uint32_t)m.line + 1, (uint32_t)m.column + 1);
+  if (!n) fail_oom(L);
+  return n;
+}
+
+static cfg_node *parse_mapping(loader *L, yaml_event_t *start, int depth) {
+  cfg_node *map = node_at(L, CFG_NODE_MAP, start);
+  if (!map) return NULL;
   cfg_node *merges[16];
   yaml_mark_t merge_marks[16];
   size_t nmerges = 0;
@@ -187,12 +192,8 @@ static cfg_node *parse_mapping(loader *L, yaml_event_t *start, int depth) {
 }
 
 static cfg_node *parse_sequence(loader *L, yaml_event_t *start, int depth) {
-  yaml_mark_t m = start->start_mark;
-  cfg_node *seq = cfg_node_new(L->a, CFG_NODE_SEQ, L->file, (uint32_t)m.line + 1, (uint32_t)m.column + 1);
-  if (!seq) {
-    fail_oom(L);
-    return NULL;
-  }
+  cfg_node *seq = node_at(L, CFG_NODE_SEQ, start);
+  if (!seq) return NULL;
   for (;;) {
     yaml_event_t ev;
     if (!next_event(L, &ev)) return NULL;

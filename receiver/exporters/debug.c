@@ -157,21 +157,19 @@ static void put_json_string(tbuf *t, const char *s) {
   putn(t, "\"", 1);
 }
 
+static void put_value_plain(tbuf *t, const otlp_any *v);
+
 /* A value as JSON (inside Slice(...) and Map(...)), as pcommon's AsRaw + encoding/json would write it. */
 static void put_json_value(tbuf *t, const otlp_any *v, int depth) {
-  char num[64];
   if (!v || depth > 64) {
     putn(t, "null", 4);
     return;
   }
   switch (v->value_case) {
   case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE: put_json_string(t, v->string_value); break;
-  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE: put(t, "%s", v->bool_value ? "true" : "false"); break;
-  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE: put(t, "%" PRId64, v->int_value); break;
-  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
-    fmt_shortest(num, sizeof num, v->double_value, 0);
-    put(t, "%s", num);
-    break;
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE:
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE:
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE: put_value_plain(t, v); break;
   case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
     putn(t, "\"", 1);
     put_base64(t, v->bytes_value.data, v->bytes_value.len);
@@ -200,41 +198,8 @@ static void put_json_value(tbuf *t, const otlp_any *v, int depth) {
   }
 }
 
-/* pcommon's Value.Type().String() + "(" + AsString() + ")". */
-static void put_value(tbuf *t, const otlp_any *v) {
-  char num[64];
-  if (!v) {
-    putn(t, "Empty()", 7);
-    return;
-  }
-  switch (v->value_case) {
-  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE: put(t, "Str(%s)", str(v->string_value)); break;
-  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE: put(t, "Bool(%s)", v->bool_value ? "true" : "false"); break;
-  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE: put(t, "Int(%" PRId64 ")", v->int_value); break;
-  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE:
-    fmt_shortest(num, sizeof num, v->double_value, 0);
-    put(t, "Double(%s)", num);
-    break;
-  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE:
-    putn(t, "Bytes(", 6);
-    put_base64(t, v->bytes_value.data, v->bytes_value.len);
-    putn(t, ")", 1);
-    break;
-  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE:
-    putn(t, "Slice(", 6);
-    put_json_value(t, v, 0);
-    putn(t, ")", 1);
-    break;
-  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE:
-    putn(t, "Map(", 4);
-    put_json_value(t, v, 0);
-    putn(t, ")", 1);
-    break;
-  default: putn(t, "Empty()", 7); break;
-  }
-}
-
-/* The plain text of a value (normal layout: key=value). */
+/* The plain text of a value (normal layout: key=value; the part inside Type(...)): strings as they are, bytes
+ * in base64, slices and maps as JSON; nothing for a missing value. */
 static void put_value_plain(tbuf *t, const otlp_any *v) {
   char num[64];
   if (!v) return;
@@ -251,6 +216,24 @@ static void put_value_plain(tbuf *t, const otlp_any *v) {
     break;
   default: put_json_value(t, v, 0); break;
   }
+}
+
+/* pcommon's Value.Type().String() + "(" + AsString() + ")"; "Empty()" for a value that is missing or unset. */
+static void put_value(tbuf *t, const otlp_any *v) {
+  const char *type = NULL;
+  switch (v ? v->value_case : OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE__NOT_SET) {
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE: type = "Str"; break;
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BOOL_VALUE: type = "Bool"; break;
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE: type = "Int"; break;
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_DOUBLE_VALUE: type = "Double"; break;
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_BYTES_VALUE: type = "Bytes"; break;
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE: type = "Slice"; break;
+  case OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_KVLIST_VALUE: type = "Map"; break;
+  default: putn(t, "Empty()", 7); return;
+  }
+  put(t, "%s(", type);
+  put_value_plain(t, v);
+  putn(t, ")", 1);
 }
 
 /* "<header>:" then "<indent>     -> key: Type(value)" lines; nothing when empty (the Collector's logAttributes,
@@ -283,17 +266,7 @@ static void put_exemplars(tbuf *t, otlp_exemplar **ex, size_t n) {
       put(t, "     -> Value: %" PRId64 "\n", e->as_int);
     else if (e->value_case == OPENTELEMETRY__PROTO__METRICS__V1__EXEMPLAR__VALUE_AS_DOUBLE)
       put(t, "     -> Value: %f\n", e->as_double);
-    /* the Collector's header "     -> FilteredAttributes" indents its lines by the part before "->" */
-    if (e->n_filtered_attributes) {
-      put(t, "     -> FilteredAttributes:\n");
-      for (size_t k = 0; k < e->n_filtered_attributes; k++) {
-        const otlp_kv *kv = e->filtered_attributes[k];
-        if (!kv) continue;
-        put(t, "          -> %s: ", str(kv->key));
-        put_value(t, kv->value);
-        putn(t, "\n", 1);
-      }
-    }
+    put_attrs(t, "     -> FilteredAttributes", "     ", e->filtered_attributes, e->n_filtered_attributes);
   }
 }
 
@@ -304,11 +277,43 @@ static void put_times(tbuf *t, uint64_t start, uint64_t ts) {
   put(t, "StartTimestamp: %s\nTimestamp: %s\n", a, b);
 }
 
+/* What histogram and exponential-histogram points share: attributes, timestamps, count, and sum/min/max where
+ * present. The two protobuf-c point types have these members under the same names; HIST_HEAD reads them from
+ * either. */
+typedef struct hist_head {
+  otlp_kv **attrs;
+  size_t n_attrs;
+  uint64_t start, time, count;
+  const double *sum, *min, *max; /* NULL when absent */
+} hist_head;
+
+#define HIST_HEAD(p)                                                                                           \
+  ((hist_head){(p)->attributes, (p)->n_attributes, (p)->start_time_unix_nano, (p)->time_unix_nano, (p)->count, \
+               (p)->sum_present_case ? &(p)->sum : NULL, (p)->min_present_case ? &(p)->min : NULL,             \
+               (p)->max_present_case ? &(p)->max : NULL})
+
 static const char *temporality_name(int t) {
   return t == 1 ? "Delta" : t == 2 ? "Cumulative" : "Unspecified";
 }
 
 /* ---- detailed ------------------------------------------------------------------------------------------- */
+
+/* The lines every data point starts with: "<Kind>DataPoints #i", its attributes, its timestamps. */
+static void detailed_point_head(tbuf *t, const char *kind, size_t i, otlp_kv **kv, size_t n, uint64_t start,
+                                uint64_t ts) {
+  put(t, "%sDataPoints #%zu\n", kind, i);
+  put_attrs(t, "Data point attributes", "", kv, n);
+  put_times(t, start, ts);
+}
+
+/* detailed_point_head, then the count, sum, min and max of a histogram or exponential-histogram point. */
+static void detailed_hist_head(tbuf *t, const char *kind, size_t i, hist_head s) {
+  detailed_point_head(t, kind, i, s.attrs, s.n_attrs, s.start, s.time);
+  put(t, "Count: %" PRIu64 "\n", s.count);
+  if (s.sum) put(t, "Sum: %f\n", *s.sum);
+  if (s.min) put(t, "Min: %f\n", *s.min);
+  if (s.max) put(t, "Max: %f\n", *s.max);
+}
 
 static void detailed_metric(tbuf *t, const otlp_metric *m) {
   static const char *const types[] = {[5] = "Gauge", [7] = "Sum", [9] = "Histogram", [10] = "ExponentialHistogram",
@@ -336,9 +341,7 @@ static void detailed_metric(tbuf *t, const otlp_metric *m) {
     for (size_t i = 0; i < n; i++) {
       const otlp_number_point *p = pts[i];
       if (!p) continue;
-      put(t, "NumberDataPoints #%zu\n", i);
-      put_attrs(t, "Data point attributes", "", p->attributes, p->n_attributes);
-      put_times(t, p->start_time_unix_nano, p->time_unix_nano);
+      detailed_point_head(t, "Number", i, p->attributes, p->n_attributes, p->start_time_unix_nano, p->time_unix_nano);
       if (p->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_INT)
         put(t, "Value: %" PRId64 "\n", p->as_int);
       else if (p->value_case == OPENTELEMETRY__PROTO__METRICS__V1__NUMBER_DATA_POINT__VALUE_AS_DOUBLE)
@@ -353,13 +356,7 @@ static void detailed_metric(tbuf *t, const otlp_metric *m) {
     for (size_t i = 0; i < m->histogram->n_data_points; i++) {
       const otlp_histogram_point *p = m->histogram->data_points[i];
       if (!p) continue;
-      put(t, "HistogramDataPoints #%zu\n", i);
-      put_attrs(t, "Data point attributes", "", p->attributes, p->n_attributes);
-      put_times(t, p->start_time_unix_nano, p->time_unix_nano);
-      put(t, "Count: %" PRIu64 "\n", p->count);
-      if (p->sum_present_case) put(t, "Sum: %f\n", p->sum);
-      if (p->min_present_case) put(t, "Min: %f\n", p->min);
-      if (p->max_present_case) put(t, "Max: %f\n", p->max);
+      detailed_hist_head(t, "Histogram", i, HIST_HEAD(p));
       for (size_t k = 0; k < p->n_explicit_bounds; k++) put(t, "ExplicitBounds #%zu: %f\n", k, p->explicit_bounds[k]);
       for (size_t k = 0; k < p->n_bucket_counts; k++) put(t, "Buckets #%zu, Count: %" PRIu64 "\n", k, p->bucket_counts[k]);
       put_exemplars(t, p->exemplars, p->n_exemplars);
@@ -372,13 +369,7 @@ static void detailed_metric(tbuf *t, const otlp_metric *m) {
     for (size_t i = 0; i < m->exponential_histogram->n_data_points; i++) {
       const otlp_exp_histogram_point *p = m->exponential_histogram->data_points[i];
       if (!p) continue;
-      put(t, "ExponentialHistogramDataPoints #%zu\n", i);
-      put_attrs(t, "Data point attributes", "", p->attributes, p->n_attributes);
-      put_times(t, p->start_time_unix_nano, p->time_unix_nano);
-      put(t, "Count: %" PRIu64 "\n", p->count);
-      if (p->sum_present_case) put(t, "Sum: %f\n", p->sum);
-      if (p->min_present_case) put(t, "Min: %f\n", p->min);
-      if (p->max_present_case) put(t, "Max: %f\n", p->max);
+      detailed_hist_head(t, "ExponentialHistogram", i, HIST_HEAD(p));
       double factor = ldexp(M_LN2, -p->scale);
       const otlp_exp_buckets *neg = p->negative, *pos = p->positive;
       for (size_t k = 0; neg && k < neg->n_bucket_counts; k++) {
@@ -401,9 +392,7 @@ static void detailed_metric(tbuf *t, const otlp_metric *m) {
     for (size_t i = 0; i < m->summary->n_data_points; i++) {
       const otlp_summary_point *p = m->summary->data_points[i];
       if (!p) continue;
-      put(t, "SummaryDataPoints #%zu\n", i);
-      put_attrs(t, "Data point attributes", "", p->attributes, p->n_attributes);
-      put_times(t, p->start_time_unix_nano, p->time_unix_nano);
+      detailed_point_head(t, "Summary", i, p->attributes, p->n_attributes, p->start_time_unix_nano, p->time_unix_nano);
       put(t, "Count: %" PRIu64 "\nSum: %f\n", p->count, p->sum);
       for (size_t k = 0; k < p->n_quantile_values; k++)
         if (p->quantile_values[k])
@@ -460,6 +449,15 @@ static void normal_point_head(tbuf *t, const otlp_metric *m, otlp_kv **kv, size_
   put(t, "} ");
 }
 
+/* normal_point_head, then the count, sum, min and max of a histogram or exponential-histogram point. */
+static void normal_hist_head(tbuf *t, const otlp_metric *m, hist_head s) {
+  normal_point_head(t, m, s.attrs, s.n_attrs);
+  put(t, "count=%" PRIu64, s.count);
+  if (s.sum) put(t, " sum="), put_gov(t, *s.sum);
+  if (s.min) put(t, " min="), put_gov(t, *s.min);
+  if (s.max) put(t, " max="), put_gov(t, *s.max);
+}
+
 static void normal_metric(tbuf *t, const otlp_metric *m) {
   switch (m->data_case) {
   case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE:
@@ -485,11 +483,7 @@ static void normal_metric(tbuf *t, const otlp_metric *m) {
     for (size_t i = 0; i < m->histogram->n_data_points; i++) {
       const otlp_histogram_point *p = m->histogram->data_points[i];
       if (!p) continue;
-      normal_point_head(t, m, p->attributes, p->n_attributes);
-      put(t, "count=%" PRIu64, p->count);
-      if (p->sum_present_case) put(t, " sum="), put_gov(t, p->sum);
-      if (p->min_present_case) put(t, " min="), put_gov(t, p->min);
-      if (p->max_present_case) put(t, " max="), put_gov(t, p->max);
+      normal_hist_head(t, m, HIST_HEAD(p));
       for (size_t k = 0; k < p->n_bucket_counts; k++) {
         if (k < p->n_explicit_bounds) put(t, " le"), put_gov(t, p->explicit_bounds[k]), put(t, "=");
         else put(t, " ");
@@ -503,11 +497,7 @@ static void normal_metric(tbuf *t, const otlp_metric *m) {
     for (size_t i = 0; i < m->exponential_histogram->n_data_points; i++) {
       const otlp_exp_histogram_point *p = m->exponential_histogram->data_points[i];
       if (!p) continue;
-      normal_point_head(t, m, p->attributes, p->n_attributes);
-      put(t, "count=%" PRIu64, p->count);
-      if (p->sum_present_case) put(t, " sum="), put_gov(t, p->sum);
-      if (p->min_present_case) put(t, " min="), put_gov(t, p->min);
-      if (p->max_present_case) put(t, " max="), put_gov(t, p->max);
+      normal_hist_head(t, m, HIST_HEAD(p));
       double base = pow(2, pow(2, -(double)p->scale));
       const otlp_exp_buckets *bs[2] = {p->negative, p->positive};
       for (int s = 0; s < 2; s++)

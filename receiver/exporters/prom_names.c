@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "wire/decimal.h"
+#include "wire/grow.h"
+
 /* ---- units ------------------------------------------------------------------------------------------------------ */
 
 typedef struct unit_word {
@@ -136,11 +139,9 @@ typedef struct tokens {
 
 static bool tok_push(tokens *tk, span s) {
   if (tk->n == tk->cap) {
-    size_t cap = tk->cap ? tk->cap * 2 : 16;
-    span *t = realloc(tk->t, cap * sizeof *t);
+    span *t = wire_grow_array(tk->t, &tk->cap, sizeof *t, 16);
     if (!t) return false;
     tk->t = t;
-    tk->cap = cap;
   }
   tk->t[tk->n++] = s;
   return true;
@@ -381,24 +382,9 @@ size_t prom_escape_value(char *out, const char *v, size_t len, bool help, bool o
 
 /* ---- numbers ---------------------------------------------------------------------------------------------------- */
 
-size_t prom_fmt_u64(char *out, uint64_t v) {
-  char tmp[24];
-  size_t n = 0;
-  do {
-    tmp[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v);
-  for (size_t i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
-  return n;
-}
+size_t prom_fmt_u64(char *out, uint64_t v) { return wire_fmt_u64(out, v); }
 
-size_t prom_fmt_i64(char *out, int64_t v) {
-  if (v < 0) {
-    out[0] = '-';
-    return 1 + prom_fmt_u64(out + 1, (uint64_t)0 - (uint64_t)v);
-  }
-  return prom_fmt_u64(out, (uint64_t)v);
-}
+size_t prom_fmt_i64(char *out, int64_t v) { return wire_fmt_i64(out, v); }
 
 /* Shortest decimal digits that read back as v (v > 0, finite): digits without trailing zeros, and dp such that
  * v = 0.d1d2... × 10^dp. */

@@ -24,6 +24,7 @@
 
 #include "receiver/exporters/prom_names.h"
 #include "wire/clock.h"
+#include "wire/otlp.h"
 
 typedef Opentelemetry__Proto__Common__V1__KeyValue pb_kv;
 typedef Opentelemetry__Proto__Common__V1__AnyValue pb_any;
@@ -1479,21 +1480,8 @@ static void consume_summary(prom_store *s, prom_family *f, prom_ctx *c, const pb
   res->accepted++;
 }
 
-static size_t metric_points(const pb_metric *m) {
-  switch (m->data_case) {
-  case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE: return m->gauge ? m->gauge->n_data_points : 0;
-  case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM: return m->sum ? m->sum->n_data_points : 0;
-  case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-    return m->histogram ? m->histogram->n_data_points : 0;
-  case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-    return m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
-  case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY: return m->summary ? m->summary->n_data_points : 0;
-  default: return 0;
-  }
-}
-
 static void consume_metric(prom_store *s, const pb_metric *m, prom_ctx *c, prom_consume_result *res) {
-  size_t npts = metric_points(m);
+  size_t npts = (size_t)wire_otlp_metric_points(m);
   if (!npts) return;
   otlp_kind okind;
   int temporality = TEMPORALITY_CUMULATIVE;
@@ -1783,7 +1771,7 @@ void prom_store_consume(prom_store *s, Opentelemetry__Proto__Metrics__V1__Resour
       prom_ctx *c = ctx_get(s, rm->resource, sm->scope, &ji);
       if (!c) {
         for (size_t k = 0; k < sm->n_metrics; k++) {
-          size_t np = sm->metrics[k] ? metric_points(sm->metrics[k]) : 0;
+          size_t np = sm->metrics[k] ? (size_t)wire_otlp_metric_points(sm->metrics[k]) : 0;
           s->st.dropped_invalid += np;
           res->dropped += np;
         }

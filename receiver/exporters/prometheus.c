@@ -96,13 +96,7 @@ static void handle(wire_exchange *xchg, void *ud) {
   }
   bool head = strcmp(req->method, "HEAD") == 0;
   if (!head && strcmp(req->method, "GET") != 0) {
-    wire_headers h;
-    wire_headers_init(&h, 0, 0);
-    wire_headers_add_cstr(&h, "allow", "GET, HEAD", NULL);
-    wire_headers_add_cstr(&h, "content-type", "text/plain; charset=utf-8", NULL);
-    static const char msg[] = "method not allowed: use GET\n";
-    wire_exchange_respond(xchg, 405, &h, msg, sizeof msg - 1, NULL);
-    wire_headers_free(&h);
+    wire_exchange_respond_text_with(xchg, 405, "allow", "GET, HEAD", "method not allowed: use GET\n");
     return;
   }
   scrape *sc = calloc(1, sizeof *sc);

@@ -148,19 +148,23 @@ typedef struct consumer_arg {
   unsigned index;
 } consumer_arg;
 
+/* Waits on cv (with mu held) for at most `left_ns`: condvar timeouts are CLOCK_REALTIME by default, so the remaining
+ * monotonic time is added to the realtime clock. */
+static void timed_wait(pthread_cond_t *cv, pthread_mutex_t *mu, int64_t left_ns) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  int64_t ns = ts.tv_nsec + left_ns % 1000000000LL;
+  ts.tv_sec += left_ns / 1000000000LL + ns / 1000000000LL;
+  ts.tv_nsec = ns % 1000000000LL;
+  pthread_cond_timedwait(cv, mu, &ts);
+}
+
 /* Waits until `until_ns` or until the queue aborts. Called with q->mu held. Returns true when aborted. */
 static bool wait_or_abort(sending_queue *q, int64_t until_ns) {
   while (!q->aborting) {
     int64_t now = wire_now_ns();
     if (now >= until_ns) return false;
-    /* condvar timeouts are CLOCK_REALTIME by default; convert the remaining monotonic time */
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t left = until_ns - now;
-    int64_t ns = ts.tv_nsec + left % 1000000000LL;
-    ts.tv_sec += left / 1000000000LL + ns / 1000000000LL;
-    ts.tv_nsec = ns % 1000000000LL;
-    pthread_cond_timedwait(&q->abort_cv, &q->mu, &ts);
+    timed_wait(&q->abort_cv, &q->mu, until_ns - now);
   }
   return true;
 }
@@ -373,13 +377,7 @@ size_t sending_queue_pending(sending_queue *q) {
 static void wait_idle_until(sending_queue *q, int64_t until_ns) {
   int64_t now = wire_now_ns();
   if (now >= until_ns) return;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  int64_t left = until_ns - now;
-  int64_t ns = ts.tv_nsec + left % 1000000000LL;
-  ts.tv_sec += left / 1000000000LL + ns / 1000000000LL;
-  ts.tv_nsec = ns % 1000000000LL;
-  pthread_cond_timedwait(&q->idle, &q->mu, &ts);
+  timed_wait(&q->idle, &q->mu, until_ns - now);
 }
 
 size_t sending_queue_shutdown(sending_queue *q, int64_t drain_deadline_ns) {

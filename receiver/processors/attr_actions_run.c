@@ -709,6 +709,16 @@ static otlp_kv *new_kv(attr_engine *e, char *key, const otlp_any *value) {
   return &c->kv;
 }
 
+/* Puts `key` = value at kv[at], or appends it when at is SIZE_MAX (*cnt grows; kv has room). False when out of
+ * memory. */
+static bool put_kv(attr_engine *e, otlp_kv **kv, size_t *cnt, size_t at, char *key, const otlp_any *value) {
+  otlp_kv *nk = new_kv(e, key, value);
+  if (!nk) return false;
+  if (at != SIZE_MAX) kv[at] = nk;
+  else kv[(*cnt)++] = nk;
+  return true;
+}
+
 static otlp_any string_any(char *s) {
   otlp_any v = OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__INIT;
   v.value_case = ANY_STRING;
@@ -963,10 +973,7 @@ int attr_engine_apply(attr_engine *e, otlp_kv ***attrs, size_t *n, bool commit, 
       if ((a->kind == ATTR_ACTION_INSERT && at != SIZE_MAX) || (a->kind == ATTR_ACTION_UPDATE && at == SIZE_MAX))
         break;
       char *key = at != SIZE_MAX ? kv[at]->key : action_key(e, a);
-      otlp_kv *nk = key ? new_kv(e, key, src) : NULL;
-      if (!nk) return alloc_failed(e, err);
-      if (at != SIZE_MAX) kv[at] = nk;
-      else kv[cnt++] = nk;
+      if (!key || !put_kv(e, kv, &cnt, at, key, src)) return alloc_failed(e, err);
       changed = true;
       break;
     }
@@ -982,9 +989,8 @@ int attr_engine_apply(attr_engine *e, otlp_kv ***attrs, size_t *n, bool commit, 
       for (size_t i = 0; i < cnt; i++) {
         if (!selects(a, kv[i])) continue;
         otlp_any h;
-        otlp_kv *nk;
-        if (hash_value(e, kv_value(kv[i]), &h) < 0 || !(nk = new_kv(e, kv[i]->key, &h))) return alloc_failed(e, err);
-        kv[i] = nk;
+        if (hash_value(e, kv_value(kv[i]), &h) < 0 || !put_kv(e, kv, &cnt, i, kv[i]->key, &h))
+          return alloc_failed(e, err);
         changed = true;
       }
       break;
@@ -1005,10 +1011,8 @@ int attr_engine_apply(attr_engine *e, otlp_kv ***attrs, size_t *n, bool commit, 
         if (!val) return alloc_failed(e, err);
         otlp_any sv = string_any(val);
         size_t to = find_key(kv, cnt, a->batch_names[g]);
-        otlp_kv *nk = new_kv(e, to != SIZE_MAX ? kv[to]->key : a->batch_names[g], &sv);
-        if (!nk) return alloc_failed(e, err);
-        if (to != SIZE_MAX) kv[to] = nk;
-        else kv[cnt++] = nk;
+        if (!put_kv(e, kv, &cnt, to, to != SIZE_MAX ? kv[to]->key : a->batch_names[g], &sv))
+          return alloc_failed(e, err);
         changed = true;
       }
       break;
@@ -1020,9 +1024,7 @@ int attr_engine_apply(attr_engine *e, otlp_kv ***attrs, size_t *n, bool commit, 
       int rc = convert_value(e, a->converted_type, kv_value(kv[at]), &r);
       if (rc < 0) return alloc_failed(e, err);
       if (rc == 0) break;
-      otlp_kv *nk = new_kv(e, kv[at]->key, &r);
-      if (!nk) return alloc_failed(e, err);
-      kv[at] = nk;
+      if (!put_kv(e, kv, &cnt, at, kv[at]->key, &r)) return alloc_failed(e, err);
       changed = true;
       break;
     }

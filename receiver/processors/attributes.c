@@ -188,19 +188,6 @@ static bool point_attrs(otlp_metric *m, size_t i, size_t **n, otlp_kv ****kv) {
   }
 }
 
-static size_t metric_npoints(const otlp_metric *m) {
-  switch (m->data_case) {
-  case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_GAUGE: return m->gauge ? m->gauge->n_data_points : 0;
-  case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUM: return m->sum ? m->sum->n_data_points : 0;
-  case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_HISTOGRAM:
-    return m->histogram ? m->histogram->n_data_points : 0;
-  case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_EXPONENTIAL_HISTOGRAM:
-    return m->exponential_histogram ? m->exponential_histogram->n_data_points : 0;
-  case OPENTELEMETRY__PROTO__METRICS__V1__METRIC__DATA_SUMMARY: return m->summary ? m->summary->n_data_points : 0;
-  default: return 0;
-  }
-}
-
 /* Runs the actions on the selected data points: 1 when something changed (with !commit: stops there), 0, -1. */
 static int run(attributes_processor *p, component_metrics *batch, bool commit, wire_err *err) {
   const match_props *inc = p->include, *exc = p->exclude;
@@ -226,7 +213,7 @@ static int run(attributes_processor *p, component_metrics *batch, bool commit, w
         /* exclude: the metric-level categories matched; its attributes (if any) decide per data point */
         bool exc_metric = exc_scope && (!exc->has_names || proc_name_matcher_match(&exc->names, m->name));
         if (exc_metric && !exc->attributes.n) continue;
-        size_t npoints = metric_npoints(m);
+        size_t npoints = (size_t)wire_otlp_metric_points(m);
         for (size_t i = 0; i < npoints; i++) {
           size_t *n;
           otlp_kv ***kv;

@@ -21,6 +21,7 @@
 
 #include "receiver/config/components/batch.h"
 #include "wire/clock.h"
+#include "wire/grow.h"
 
 /* Where the unsent part of the first queued batch begins. */
 typedef struct cursor {
@@ -470,11 +471,9 @@ static batcher *batcher_for(batch_proc *p, const component_metrics *m, wire_err 
     return NULL;
   }
   if (p->nb == p->capb) {
-    size_t cap = p->capb ? p->capb * 2 : 4;
-    batcher *v = realloc(p->b, cap * sizeof *v);
+    batcher *v = wire_grow_array(p->b, &p->capb, sizeof *v, 4);
     if (!v) goto nomem;
     p->b = v;
-    p->capb = cap;
   }
   batcher *b = &p->b[p->nb];
   memset(b, 0, sizeof *b);

@@ -91,6 +91,20 @@ static verdict deliver(otlp_receiver *r, component_metrics *m, const char *trans
   return VERDICT_OK;
 }
 
+/* The Export response into `out` (initialised here; the caller frees it), as JSON or protobuf: a partial success
+ * when the check rejected points or has something to say, else empty. */
+static int encode_export_response(wire_otlp_check_report *report, bool json, wire_buf *out, wire_err *err) {
+  otlp_response resp = OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_RESPONSE__INIT;
+  otlp_partial_success ps = OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_PARTIAL_SUCCESS__INIT;
+  if (report->rejected_points || report->message[0]) {
+    ps.rejected_data_points = (int64_t)report->rejected_points;
+    ps.error_message = report->message;
+    resp.partial_success = &ps;
+  }
+  wire_buf_init(out, 0);
+  return json ? wire_otlp_json_encode_response(&resp, out, err) : wire_otlp_encode_response(&resp, out, err);
+}
+
 /* Authenticates with the configured authenticator (if any). */
 static int authenticate(component_auth *auth, const wire_http_request *req, const char **subject, wire_err *err) {
   *subject = NULL;
@@ -137,16 +151,8 @@ static void grpc_handle(wire_exchange *ex, void *ud) {
     wire_grpc_respond_status(ex, WIRE_GRPC_INVALID_ARGUMENT, err.msg, -1);
     return;
   }
-  otlp_response resp = OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_RESPONSE__INIT;
-  otlp_partial_success ps = OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_PARTIAL_SUCCESS__INIT;
-  if (report.rejected_points || report.message[0]) {
-    ps.rejected_data_points = (int64_t)report.rejected_points;
-    ps.error_message = report.message;
-    resp.partial_success = &ps;
-  }
   wire_buf out;
-  wire_buf_init(&out, 0);
-  if (wire_otlp_encode_response(&resp, &out, &err) < 0) {
+  if (encode_export_response(&report, false, &out, &err) < 0) {
     wire_buf_free(&out);
     wire_grpc_respond_status(ex, WIRE_GRPC_INTERNAL, "cannot encode the response", -1);
     return;
@@ -345,17 +351,8 @@ static void http_handle(wire_exchange *ex, void *ud) {
     respond_status(r, ex, (encoding)enc, 400, WIRE_GRPC_INVALID_ARGUMENT, err.msg, false);
     return;
   }
-  otlp_response resp = OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_SERVICE_RESPONSE__INIT;
-  otlp_partial_success ps = OPENTELEMETRY__PROTO__COLLECTOR__METRICS__V1__EXPORT_METRICS_PARTIAL_SUCCESS__INIT;
-  if (report.rejected_points || report.message[0]) {
-    ps.rejected_data_points = (int64_t)report.rejected_points;
-    ps.error_message = report.message;
-    resp.partial_success = &ps;
-  }
   wire_buf out;
-  wire_buf_init(&out, 0);
-  int rc = enc == ENC_JSON ? wire_otlp_json_encode_response(&resp, &out, &err)
-                           : wire_otlp_encode_response(&resp, &out, &err);
+  int rc = encode_export_response(&report, enc == ENC_JSON, &out, &err);
   wire_headers h;
   wire_headers_init(&h, 0, 0);
   add_common_headers_for(r, req, &h);

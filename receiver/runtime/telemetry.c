@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "wire/clock.h"
+#include "wire/grow.h"
 #include "wire/server/http_server.h"
 
 typedef enum series_type { SERIES_COUNTER, SERIES_GAUGE, SERIES_HISTOGRAM } series_type;
@@ -130,11 +131,9 @@ static series *find(telemetry *t, const char *metric, const char *component, con
   }
   if (!create) return NULL;
   if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 16;
-    series *v = realloc(t->v, cap * sizeof *v);
+    series *v = wire_grow_array(t->v, &t->cap, sizeof *v, 16);
     if (!v) return NULL;
     t->v = v;
-    t->cap = cap;
   }
   series *s = &t->v[t->n];
   memset(s, 0, sizeof *s);

@@ -12,21 +12,11 @@
 #include <math.h>
 #include <string.h>
 
+#include "sdk/src/double_bits.h"
 #include "sdk/src/internal.h"
 #include "sdk/src/log.h"
 #include "wire/clock.h"
 #include "wire/pbwrite.h"
-
-static inline uint64_t d2u(double d) {
-  uint64_t u;
-  memcpy(&u, &d, 8);
-  return u;
-}
-static inline double u2d(uint64_t u) {
-  double d;
-  memcpy(&d, &u, 8);
-  return d;
-}
 
 /* OTLP field numbers (opentelemetry/proto/metrics/v1/metrics.proto, common/v1/common.proto). */
 enum {

@@ -202,6 +202,20 @@ static void fill_number(otelc_point *out, const otlp_number_point *pt) {
   out->n_attrs = pt->n_attributes;
 }
 
+/* The members histogram and exponential-histogram points share: protobuf-c's two point types name them alike,
+ * so one macro reads them from either. */
+#define FILL_HIST(out, pt)                             \
+  do {                                                 \
+    (out)->start_time_ns = (pt)->start_time_unix_nano; \
+    (out)->time_ns = (pt)->time_unix_nano;             \
+    (out)->n_attrs = (pt)->n_attributes;               \
+    (out)->count = (pt)->count;                        \
+    (out)->sum = (pt)->sum;                            \
+    (out)->has_min_max = (pt)->min_present_case != 0;  \
+    (out)->min = (pt)->min;                            \
+    (out)->max = (pt)->max;                            \
+  } while (0)
+
 static int find_point(const otlp_metric *m, const otelc_attrs_prepared *p, otelc_point *out) {
   memset(out, 0, sizeof *out);
   const unsigned delta = OPENTELEMETRY__PROTO__METRICS__V1__AGGREGATION_TEMPORALITY__AGGREGATION_TEMPORALITY_DELTA;
@@ -232,14 +246,7 @@ static int find_point(const otlp_metric *m, const otelc_attrs_prepared *p, otelc
       if (!attrs_match(pt->attributes, pt->n_attributes, p)) continue;
       out->type = OTELC_POINT_HISTOGRAM;
       out->delta = (unsigned)m->histogram->aggregation_temporality == delta;
-      out->start_time_ns = pt->start_time_unix_nano;
-      out->time_ns = pt->time_unix_nano;
-      out->n_attrs = pt->n_attributes;
-      out->count = pt->count;
-      out->sum = pt->sum;
-      out->has_min_max = pt->min_present_case != 0;
-      out->min = pt->min;
-      out->max = pt->max;
+      FILL_HIST(out, pt);
       out->n_bounds = pt->n_explicit_bounds;
       out->bounds = pt->explicit_bounds;
       out->bucket_counts = pt->bucket_counts;
@@ -252,14 +259,7 @@ static int find_point(const otlp_metric *m, const otelc_attrs_prepared *p, otelc
       if (!attrs_match(pt->attributes, pt->n_attributes, p)) continue;
       out->type = OTELC_POINT_EXP_HISTOGRAM;
       out->delta = (unsigned)m->exponential_histogram->aggregation_temporality == delta;
-      out->start_time_ns = pt->start_time_unix_nano;
-      out->time_ns = pt->time_unix_nano;
-      out->n_attrs = pt->n_attributes;
-      out->count = pt->count;
-      out->sum = pt->sum;
-      out->has_min_max = pt->min_present_case != 0;
-      out->min = pt->min;
-      out->max = pt->max;
+      FILL_HIST(out, pt);
       out->scale = pt->scale;
       out->zero_count = pt->zero_count;
       if (pt->positive) {

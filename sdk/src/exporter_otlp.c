@@ -289,14 +289,8 @@ static void otlp_shutdown(otelc_exporter *self, int64_t deadline_ns) {
   }
 }
 
-static void otlp_after_fork_child(otelc_exporter *self) {
-  otlp_exporter *e = self->user;
-  e->pid = getpid();
-  e->rng ^= (uint64_t)e->pid * 0x9E3779B97F4A7C15ull;
-  if (!e->client) return;
-  /* The connection and its TLS session belong to the parent: close our copy of the fd, send nothing. */
-  wire_client_abandon(e->client);
-  if (e->shut_down) return;
+/* The exporter's connection to its endpoint (made at creation, and again in a forked child). */
+static wire_client *new_client(const otlp_exporter *e, wire_err *err) {
   wire_client_config cc = {
       .endpoint = e->cfg.endpoint,
       .default_port = e->cfg.default_port,
@@ -306,8 +300,19 @@ static void otlp_after_fork_child(otelc_exporter *self) {
       .proto = e->cfg.protocol == OTELC_OTLP_GRPC ? WIRE_CLIENT_H2 : WIRE_CLIENT_AUTO,
       .max_response_bytes = MAX_RESPONSE_BYTES,
   };
+  return wire_client_new(&cc, err);
+}
+
+static void otlp_after_fork_child(otelc_exporter *self) {
+  otlp_exporter *e = self->user;
+  e->pid = getpid();
+  e->rng ^= (uint64_t)e->pid * 0x9E3779B97F4A7C15ull;
+  if (!e->client) return;
+  /* The connection and its TLS session belong to the parent: close our copy of the fd, send nothing. */
+  wire_client_abandon(e->client);
+  if (e->shut_down) return;
   wire_err err;
-  e->client = wire_client_new(&cc, &err);
+  e->client = new_client(e, &err);
   if (!e->client) OTELC_ERROR("otlp exporter (%s %s): after fork: %s", e->proto_name, e->target, err.msg);
 }
 
@@ -390,16 +395,7 @@ otelc_exporter *otelc_otlp_exporter_create(const otelc_otlp_options *opts) {
     otlp_destroy(&e->base);
     return NULL;
   }
-  wire_client_config cc = {
-      .endpoint = e->cfg.endpoint,
-      .default_port = e->cfg.default_port,
-      .tls = &e->tls,
-      .force_tls = e->cfg.tls,
-      .force_plaintext = !e->cfg.tls,
-      .proto = grpc ? WIRE_CLIENT_H2 : WIRE_CLIENT_AUTO,
-      .max_response_bytes = MAX_RESPONSE_BYTES,
-  };
-  e->client = wire_client_new(&cc, &err);
+  e->client = new_client(e, &err);
   if (!e->client) {
     OTELC_ERROR("otlp exporter (%s %s): %s; metrics are not exported", e->proto_name, e->target, err.msg);
     otlp_destroy(&e->base);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "sdk/src/double_bits.h"
 #include "sdk/src/internal.h"
 #include "sdk/src/log.h"
 
@@ -33,17 +34,6 @@ otelc_instrument otelc_noop_instrument = {
 static otelc_series g_noop_series = {.mode = OTELC_BOUND_NOOP, .inst = &otelc_noop_instrument};
 
 /* ---- small helpers ---------------------------------------------------------------------------------- */
-
-static inline uint64_t d2u(double d) {
-  uint64_t u;
-  memcpy(&u, &d, 8);
-  return u;
-}
-static inline double u2d(uint64_t u) {
-  double d;
-  memcpy(&d, &u, 8);
-  return d;
-}
 
 static inline void atomic_add_double(_Atomic uint64_t *cell, double v) {
   uint64_t old = atomic_load_explicit(cell, memory_order_relaxed);

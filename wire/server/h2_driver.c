@@ -99,23 +99,32 @@ static void conn_free_cb(uv_handle_t *handle) {
   if (--h->handles == 0) free(h);
 }
 
-static void conn_destroy(h2_conn *h) {
-  while (h->streams) {
-    h2_stream *st = h->streams;
-    h->streams = st->next;
-    if (st->ex) {
-      if (st->dispatched) { /* the handler still holds it: its respond will only free */
-        st->ex->detached = true;
-        st->ex->stream = NULL;
-      } else {
-        wire_exchange_free(st->ex);
-      }
+static void stream_unlink(h2_stream *st) {
+  h2_conn *h = st->conn;
+  if (st->prev) st->prev->next = st->next;
+  else h->streams = st->next;
+  if (st->next) st->next->prev = st->prev;
+  st->prev = st->next = NULL;
+}
+
+static void stream_free(h2_stream *st) {
+  stream_unlink(st);
+  if (st->ex) {
+    if (st->dispatched) { /* the handler still holds it: its respond will only free */
+      st->ex->detached = true;
+      st->ex->stream = NULL;
+    } else {
+      wire_exchange_free(st->ex);
     }
-    free(st->body);
-    wire_body_stream_free(st->src, st->src_done);
-    wire_headers_free(&st->trailers);
-    free(st);
   }
+  free(st->body);
+  wire_body_stream_free(st->src, st->src_done);
+  wire_headers_free(&st->trailers);
+  free(st);
+}
+
+static void conn_destroy(h2_conn *h) {
+  while (h->streams) stream_free(h->streams);
   nghttp2_session_del(h->session);
   h->session = NULL;
   wire_buf_free(&h->out);
@@ -128,30 +137,6 @@ static void conn_destroy(h2_conn *h) {
 /* Leaves an entry point; the last one out frees a connection that went away meanwhile. */
 static void conn_leave(h2_conn *h) {
   if (--h->depth == 0 && h->gone) conn_destroy(h);
-}
-
-static void stream_unlink(h2_stream *st) {
-  h2_conn *h = st->conn;
-  if (st->prev) st->prev->next = st->next;
-  else h->streams = st->next;
-  if (st->next) st->next->prev = st->prev;
-  st->prev = st->next = NULL;
-}
-
-static void stream_free(h2_stream *st) {
-  stream_unlink(st);
-  if (st->ex) {
-    if (st->dispatched) {
-      st->ex->detached = true;
-      st->ex->stream = NULL;
-    } else {
-      wire_exchange_free(st->ex);
-    }
-  }
-  free(st->body);
-  wire_body_stream_free(st->src, st->src_done);
-  wire_headers_free(&st->trailers);
-  free(st);
 }
 
 /* --- output --- */

@@ -129,13 +129,8 @@ static int decode_body(wire_server *s, wire_exchange *ex) {
   const char *enc = wire_headers_get(&ex->req.headers, "content-encoding");
   if (!enc || !*enc || strcasecmp(enc, "identity") == 0) return 0;
   if (strcasecmp(enc, "gzip") != 0 && strcasecmp(enc, "x-gzip") != 0) {
-    wire_headers h;
-    wire_headers_init(&h, 0, 0);
-    wire_headers_add_cstr(&h, "accept-encoding", "gzip, identity", NULL);
-    wire_headers_add_cstr(&h, "content-type", "text/plain; charset=utf-8", NULL);
-    static const char msg[] = "unsupported Content-Encoding (supported: gzip, identity)\n";
-    wire_exchange_respond(ex, 415, &h, msg, sizeof msg - 1, NULL);
-    wire_headers_free(&h);
+    wire_exchange_respond_text_with(ex, 415, "accept-encoding", "gzip, identity",
+                                    "unsupported Content-Encoding (supported: gzip, identity)\n");
     return -1;
   }
   wire_buf out;
@@ -183,12 +178,18 @@ void wire_exchange_respond(wire_exchange *ex, int status, const wire_headers *he
   wire_exchange_free(ex);
 }
 
-void wire_exchange_respond_text(wire_exchange *ex, int status, const char *text) {
+void wire_exchange_respond_text_with(wire_exchange *ex, int status, const char *name, const char *value,
+                                     const char *text) {
   wire_headers h;
   wire_headers_init(&h, 0, 0);
+  if (name) wire_headers_add_cstr(&h, name, value, NULL);
   wire_headers_add_cstr(&h, "content-type", "text/plain; charset=utf-8", NULL);
   wire_exchange_respond(ex, status, &h, text, strlen(text), NULL);
   wire_headers_free(&h);
+}
+
+void wire_exchange_respond_text(wire_exchange *ex, int status, const char *text) {
+  wire_exchange_respond_text_with(ex, status, NULL, NULL, text);
 }
 
 void wire_exchange_respond_stream(wire_exchange *ex, int status, const wire_headers *headers,

@@ -56,6 +56,9 @@ void wire_exchange_respond(wire_exchange *ex, int status, const wire_headers *he
                            const wire_headers *trailers);
 /* Convenience: a text/plain body. */
 void wire_exchange_respond_text(wire_exchange *ex, int status, const char *text);
+/* Same with one more header before the content type, `name: value` (e.g. allow for a 405); none when name is NULL. */
+void wire_exchange_respond_text_with(wire_exchange *ex, int status, const char *name, const char *value,
+                                     const char *text);
 
 /* ---- streamed responses ----
  * For bodies too large to hold whole (a Prometheus scrape of 100k series is 65 MB): the handler gives a source,
