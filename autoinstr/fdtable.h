@@ -26,16 +26,19 @@
 #define PRELOAD_POOL_CHUNK 256          /* connections per mmap'd chunk */
 #define PRELOAD_POOL_CHUNKS 256         /* at most 65536 connections watched at once */
 
-typedef struct preload_conn {
-  _Atomic uint32_t refs;  /* fds that point here */
+/* Cache-line aligned, and what every watched call touches first: busy and lost, then the sniffer's hot fields
+ * (sniffer.h, "Field order"), so that a call on a simple exchange reads and writes two lines of its connection
+ * (hot.h, why lines count). The pool's bookkeeping comes last. */
+typedef struct __attribute__((aligned(64))) preload_conn {
   _Atomic uint32_t busy;  /* a thread is inside the sniffer for this connection */
   _Atomic uint32_t lost;  /* two threads met here: bytes were missed, stop watching */
+  sniff_conn s;
+  _Atomic uint32_t refs;  /* fds that point here */
   /* Pool free list: index + 1 of the next free slot, 0 for none. Atomic (relaxed) because a thread popping the
    * stack may read it while another pushes the slot back: the value read can be stale, and the tagged CAS on
    * the head then fails and retries, but the read itself must not be a data race. */
   _Atomic uint32_t next_free;
   uint32_t index;         /* this slot's index in the pool */
-  sniff_conn s;
 } preload_conn;
 
 /* fd -> connection pointer, or (listening-socket info << 1) | 1, or 0. */

@@ -13,12 +13,12 @@
  * be robust: every access is bounded by the buffer, nothing is kept, and whatever does not have the expected
  * shape falls back to the full parser, which stops watching the connection if it refuses the bytes.
  *
- * Cost: one SSE2 pass over the head makes a 64-bit mask of the LFs of each 64-byte block; the lines are
- * handed out from the mask (a block is compared once however many lines it holds), and a line costs a CR
- * check and a table look-up of its first byte. Only lines whose first byte is that of content-length,
- * transfer-encoding or upgrade have their name compared, 8 bytes at a time. About 2 instructions per head
- * byte for typical heads (docs/performance.md, "Preload shim"; a variant that tested line starts and CRs as
- * masks too came out slower for heads of this size).
+ * Cost: one SSE2 pass over the head makes a mask of the LFs of each 16-byte block; the lines are handed out
+ * from the mask, and a line costs a CR check and a test of its first byte against two bitmaps held in the
+ * code. Only lines whose first byte is that of content-length, transfer-encoding or upgrade have their name
+ * compared, 8 bytes at a time. The code is kept small rather than wide (16-byte blocks, not 64): after each
+ * system call it is fetched again, and a cache line of code costs more than the few instructions per block a
+ * wider pass saves on heads of a few hundred bytes (docs/performance.md, "Cache lines").
  *
  * Everything is static inline: included by sniffer.c (and its unit test) only. */
 #ifndef OTELC_AUTOINSTR_H1SCAN_H
@@ -65,18 +65,6 @@ static inline uint32_t h1scan_lf_mask16(const uint8_t *data, size_t len, size_t 
   for (unsigned i = 0; i < 16; i++) m |= (uint32_t)(data[w + i] == '\n') << i;
   return m >> (blk - w);
 #endif
-}
-
-/* The same for the 64 bytes at data[blk] (blk < len): one 64-bit mask, so that the walk over a head costs one
- * loop step per 64 bytes plus one per line. */
-PRELOAD_HOT static inline uint64_t h1scan_lf_mask(const uint8_t *data, size_t len, size_t blk) {
-  if (len - blk >= 64)
-    return (uint64_t)h1scan_lf_mask16(data, len, blk) | (uint64_t)h1scan_lf_mask16(data, len, blk + 16) << 16 |
-           (uint64_t)h1scan_lf_mask16(data, len, blk + 32) << 32 |
-           (uint64_t)h1scan_lf_mask16(data, len, blk + 48) << 48;
-  uint64_t m = 0;
-  for (size_t k = 0; k < 64 && blk + k < len; k += 16) m |= (uint64_t)h1scan_lf_mask16(data, len, blk + k) << k;
-  return m;
 }
 
 static inline uint64_t h1scan_load8(const uint8_t *p) {
@@ -149,12 +137,23 @@ static inline int64_t h1scan_length_value(const uint8_t *v, const uint8_t *end) 
 
 /* First bytes of header lines that need a look (0: none, the common case). */
 enum { H1SCAN_FB_C = 1, H1SCAN_FB_T, H1SCAN_FB_U, H1SCAN_FB_FOLD };
-/* Writable only so that, in the shim, it sits on the hot data page (sniffer.h, PRELOAD_HOT_DATA) instead of a
- * .rodata page of its own; nothing writes it. */
-static uint8_t h1scan_first_byte[256] PRELOAD_HOT_DATA = {
-    ['c'] = H1SCAN_FB_C, ['C'] = H1SCAN_FB_C, ['t'] = H1SCAN_FB_T,    ['T'] = H1SCAN_FB_T,
-    ['u'] = H1SCAN_FB_U, ['U'] = H1SCAN_FB_U, [' '] = H1SCAN_FB_FOLD, ['\t'] = H1SCAN_FB_FOLD,
-};
+
+/* The class of a header line's first byte b. Computed from two constant bitmaps that live in the instruction
+ * stream (bytes 0x40-0x7f: C T U c t u; bytes below 0x40: SP and HTAB), not looked up in a 256-byte table: the
+ * table cost the request path two cache lines of data per request (hot.h, why lines count). */
+static inline int h1scan_first_byte_class(uint8_t b) {
+  const uint64_t letters = 1ull << ('C' - 64) | 1ull << ('T' - 64) | 1ull << ('U' - 64) | 1ull << ('c' - 64) |
+                           1ull << ('t' - 64) | 1ull << ('u' - 64);
+  const uint64_t folds = 1ull << ' ' | 1ull << '\t';
+  uint64_t m = b < 64 ? folds : b < 128 ? letters : 0;
+  if (__builtin_expect(!((m >> (b & 63)) & 1), 1)) return 0;
+  switch (b | 0x20) { /* OR 0x20 folds exactly A-Z onto a-z; SP stays SP, HTAB becomes ')' */
+  case 'c': return H1SCAN_FB_C;
+  case 't': return H1SCAN_FB_T;
+  case 'u': return H1SCAN_FB_U;
+  default: return H1SCAN_FB_FOLD;
+  }
+}
 
 /* One header line [p, e) (e: its CR, followed by its LF; e > p) whose first byte's class is fb (not 0): false
  * when the head is not simple. */
@@ -179,39 +178,36 @@ PRELOAD_HOT static inline bool h1scan_field(const uint8_t *p, const uint8_t *e, 
   }
 }
 
-/* A simple head at the start of data (see the top comment): the start line, header lines, the empty line. */
+/* A simple head at the start of data (see the top comment): the start line, header lines, the empty line.
+ * One pass of 16-byte blocks; the lines are handed out from each block's LF mask. Kept small on purpose: its
+ * code is fetched anew after every system call, and a line of code fetched costs more than the few
+ * instructions a wider block would save on heads of a few hundred bytes (hot.h; docs/performance.md). */
 static inline __attribute__((always_inline)) bool h1scan_head_of(const uint8_t *data, size_t len, bool request,
                                                                  h1scan_head *out) {
   *out = (h1scan_head){.content_length = -1};
   if (len < 16) return false; /* shorter than the shortest head, "M / HTTP/1.1\r\n\r\n" */
-  size_t blk = 0;
-  uint64_t mask = h1scan_lf_mask(data, len, 0);
-  while (!mask) {
-    if (len - blk <= 64) return false;
-    blk += 64;
-    mask = h1scan_lf_mask(data, len, blk);
-  }
-  const uint8_t *lf = data + blk + (unsigned)__builtin_ctzll(mask);
-  mask &= mask - 1;
-  if (!(request ? h1scan_request_line(data, lf, out) : h1scan_status_line(data, lf, out))) return false;
-  const uint8_t *line = lf + 1; /* start of the current header line */
-  for (;;) {
-    while (!mask) {
-      if (len - blk <= 64) return false; /* incomplete */
-      blk += 64;
-      mask = h1scan_lf_mask(data, len, blk);
+  const uint8_t *line = NULL; /* start of the current header line; NULL while in the start line */
+  for (size_t blk = 0; blk < len; blk += 16) {
+    uint32_t mask = h1scan_lf_mask16(data, len, blk);
+    while (mask) {
+      const uint8_t *lf = data + blk + (unsigned)__builtin_ctz(mask);
+      mask &= mask - 1;
+      if (__builtin_expect(line == NULL, 0)) { /* the start line */
+        if (!(request ? h1scan_request_line(data, lf, out) : h1scan_status_line(data, lf, out))) return false;
+        line = lf + 1;
+        continue;
+      }
+      if (lf[-1] != '\r') return false; /* a bare LF (lf > line >= data + 1: lf[-1] is in the buffer) */
+      if (lf - 1 == line) {            /* the empty line: end of the head */
+        out->head_len = (size_t)(lf + 1 - data);
+        return true;
+      }
+      int fb = h1scan_first_byte_class(*line);
+      if (__builtin_expect(fb != 0, 0) && !h1scan_field(line, lf - 1, fb, request, out)) return false;
+      line = lf + 1;
     }
-    lf = data + blk + (unsigned)__builtin_ctzll(mask);
-    mask &= mask - 1;
-    if (lf[-1] != '\r') return false; /* a bare LF (lf > line >= data + 1: lf[-1] is in the buffer) */
-    if (lf - 1 == line) {            /* the empty line: end of the head */
-      out->head_len = (size_t)(lf + 1 - data);
-      return true;
-    }
-    int fb = h1scan_first_byte[*line];
-    if (__builtin_expect(fb != 0, 0) && !h1scan_field(line, lf - 1, fb, request, out)) return false;
-    line = lf + 1;
   }
+  return false; /* incomplete */
 }
 
 /* A simple request head at the start of data: "METHOD /target HTTP/1.x" CRLF, header lines, CRLF. The method

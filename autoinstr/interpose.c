@@ -47,22 +47,25 @@
 
 /* ---- the real functions ------------------------------------------------------------------------------ */
 
+/* The first line holds what a served request calls through every time (sendfile and close always; the others
+ * once a host thread or a cancel makes the interposers go through libc): one cache line (hot.h, why). */
 static struct {
-  int (*accept)(int, struct sockaddr *, socklen_t *);
-  int (*accept4)(int, struct sockaddr *, socklen_t *, int);
-  ssize_t (*read)(int, void *, size_t);
-  ssize_t (*readv)(int, const struct iovec *, int);
-  ssize_t (*recv)(int, void *, size_t, int);
-  ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
-  ssize_t (*recvmsg)(int, struct msghdr *, int);
-  ssize_t (*write)(int, const void *, size_t);
-  ssize_t (*writev)(int, const struct iovec *, int);
-  ssize_t (*send)(int, const void *, size_t, int);
-  ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
-  ssize_t (*sendmsg)(int, const struct msghdr *, int);
   ssize_t (*sendfile)(int, int, off_t *, size_t);
   ssize_t (*sendfile64)(int, int, off64_t *, size_t);
   int (*close)(int);
+  ssize_t (*read)(int, void *, size_t);
+  ssize_t (*recv)(int, void *, size_t, int);
+  ssize_t (*write)(int, const void *, size_t);
+  ssize_t (*writev)(int, const struct iovec *, int);
+  ssize_t (*send)(int, const void *, size_t, int);
+  /* second line on */
+  int (*accept)(int, struct sockaddr *, socklen_t *);
+  int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+  ssize_t (*readv)(int, const struct iovec *, int);
+  ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
+  ssize_t (*recvmsg)(int, struct msghdr *, int);
+  ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
+  ssize_t (*sendmsg)(int, const struct msghdr *, int);
   int (*shutdown)(int, int);
   int (*dup)(int);
   int (*dup2)(int, int);
@@ -73,7 +76,7 @@ static struct {
   void (*_Exit)(int) __attribute__((noreturn));
   int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
   int (*pthread_cancel)(pthread_t);
-} real PRELOAD_HOT_DATA;
+} real PRELOAD_HOT_DATA __attribute__((aligned(64)));
 
 typedef struct ssl_st SSL;
 typedef int (*ssl_rw_fn)(SSL *, void *, int);
@@ -117,21 +120,19 @@ static inline char *thread_pointer(void) { return (char *)__builtin_thread_point
 static inline char *thread_pointer(void) { return NULL; }
 #endif
 
-static struct {
-  bool ready;
-  ptrdiff_t guard, err; /* &t_in_shim and &errno minus the thread pointer */
-} g_tls PRELOAD_HOT_DATA;
+/* The offsets are preload_hot_line.tls_guard and .tls_errno (hot.h); 0 until measured (errno is never at the
+ * thread pointer itself: the TCB is there). */
 
 /* The usual access, out of line: only before the constructor has run. */
 __attribute__((noinline)) PRELOAD_COLD static int *tls_guard_usual(void) { return &t_in_shim; }
 __attribute__((noinline)) PRELOAD_COLD static int *tls_errno_usual(void) { return &errno; }
 
 static inline int *tls_guard(void) {
-  return HAVE_THREAD_POINTER && __builtin_expect(g_tls.ready, 1) ? (int *)(thread_pointer() + g_tls.guard)
+  return HAVE_THREAD_POINTER && __builtin_expect(preload_hot_line.tls_errno != 0, 1) ? (int *)(thread_pointer() + preload_hot_line.tls_guard)
                                                                  : tls_guard_usual();
 }
 static inline int *tls_errno(void) {
-  return HAVE_THREAD_POINTER && __builtin_expect(g_tls.ready, 1) ? (int *)(thread_pointer() + g_tls.err)
+  return HAVE_THREAD_POINTER && __builtin_expect(preload_hot_line.tls_errno != 0, 1) ? (int *)(thread_pointer() + preload_hot_line.tls_errno)
                                                                  : tls_errno_usual();
 }
 #define IN_SHIM (*tls_guard())
@@ -139,9 +140,8 @@ static inline int *tls_errno(void) {
 
 PRELOAD_COLD static void tls_offsets_init(void) {
   if (!HAVE_THREAD_POINTER || !thread_pointer()) return;
-  g_tls.guard = (char *)&t_in_shim - thread_pointer();
-  g_tls.err = (char *)&errno - thread_pointer();
-  g_tls.ready = true;
+  preload_hot_line.tls_guard = (char *)&t_in_shim - thread_pointer();
+  preload_hot_line.tls_errno = (char *)&errno - thread_pointer();
 }
 
 #define RESOLVE(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
@@ -199,7 +199,7 @@ static void *resolve_ssl(void *_Atomic *slot, const char *name) {
  * timers, POSIX AIO — are not seen; one of them cancelling the main thread while it blocks in a read is the
  * one case that would differ, and it would be noticed at the main thread's next cancellation point.) */
 
-static _Atomic bool g_cancel_possible PRELOAD_HOT_DATA; /* libc's wrappers from now on */
+/* preload_hot_line.cancel_possible (hot.h): libc's wrappers from now on. */
 
 #if defined(__x86_64__)
 #define HAVE_RAW_SYSCALL 1
@@ -251,7 +251,7 @@ static bool next_io_is_libc(void) {
 
 /* Use the system call directly? */
 static inline bool direct_syscalls(void) {
-  return HAVE_RAW_SYSCALL && !atomic_load_explicit(&g_cancel_possible, memory_order_relaxed);
+  return HAVE_RAW_SYSCALL && !atomic_load_explicit(&preload_hot_line.cancel_possible, memory_order_relaxed);
 }
 
 /* A raw system call's result as libc returns it: -1 with errno for -4095..-1. */
@@ -274,7 +274,7 @@ static inline long sys_result(long r) {
 PRELOAD_HOT static bool conn_begin(preload_conn *c) {
   if (IN_SHIM || !fdt_conn_enter(c)) return false;
   IN_SHIM = 1;
-  if (UNLIKELY(!atomic_load_explicit(&preload_enabled, memory_order_relaxed))) {
+  if (UNLIKELY(!atomic_load_explicit(&preload_hot_line.enabled, memory_order_relaxed))) {
     sniff_stop_now(&c->s, SNIFF_STOP_NONE);
   } else if (UNLIKELY(atomic_load_explicit(&c->lost, memory_order_relaxed))) {
     sniff_stop_now(&c->s, SNIFF_STOP_LOST);
@@ -348,7 +348,7 @@ static void track_accepted(int lfd, int fd) {
   if (!c) return;
   uint16_t port = (info & PRELOAD_LISTEN_UNIX) ? 0 : (uint16_t)(info & 0xffff);
   /* no table when no route is configured: the request path then never reads preload_cfg's page */
-  sniff_init(&c->s, &preload_sink, preload_cfg.routes.n ? &preload_cfg.routes : NULL, port, fdt_port_slot(port));
+  sniff_init(&c->s, &preload_hot_line.sink, preload_cfg.routes.n ? &preload_cfg.routes : NULL, port, fdt_port_slot(port));
   preload_conn *old = fdt_set(fd, c);
   if (old) release_conn(old);
 }
@@ -420,7 +420,7 @@ PRELOAD_HOT static size_t iov_total(const struct iovec *iov, int n) {
 
 EXPORT int accept(int lfd, struct sockaddr *addr, socklen_t *len) {
   int fd = real.accept ? real.accept(lfd, addr, len) : (int)syscall(SYS_accept4, lfd, addr, len, 0);
-  if (fd >= 0 && atomic_load_explicit(&preload_enabled, memory_order_relaxed)) {
+  if (fd >= 0 && atomic_load_explicit(&preload_hot_line.enabled, memory_order_relaxed)) {
     int e = ERRNO;
     track_accepted(lfd, fd);
     ERRNO = e;
@@ -430,7 +430,7 @@ EXPORT int accept(int lfd, struct sockaddr *addr, socklen_t *len) {
 
 EXPORT int accept4(int lfd, struct sockaddr *addr, socklen_t *len, int flags) {
   int fd = real.accept4 ? real.accept4(lfd, addr, len, flags) : (int)syscall(SYS_accept4, lfd, addr, len, flags);
-  if (fd >= 0 && atomic_load_explicit(&preload_enabled, memory_order_relaxed)) {
+  if (fd >= 0 && atomic_load_explicit(&preload_hot_line.enabled, memory_order_relaxed)) {
     int e = ERRNO;
     track_accepted(lfd, fd);
     ERRNO = e;
@@ -664,14 +664,14 @@ EXPORT pid_t fork(void) {
 /* A thread of the host's (not one the shim starts: the caller is inside the shim, or is the shim's thread):
  * from now on the read and write calls go through libc (see "system calls"). */
 EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg) {
-  if (!IN_SHIM && !preload_shim_thread) atomic_store(&g_cancel_possible, true);
+  if (!IN_SHIM && !preload_shim_thread) atomic_store(&preload_hot_line.cancel_possible, true);
   if (UNLIKELY(!real.pthread_create)) RESOLVE(pthread_create);
   return real.pthread_create(thread, attr, start, arg);
 }
 
 /* Before the request is made: every read or write call from here on is a cancellation point again. */
 EXPORT int pthread_cancel(pthread_t thread) {
-  atomic_store(&g_cancel_possible, true);
+  atomic_store(&preload_hot_line.cancel_possible, true);
   if (UNLIKELY(!real.pthread_cancel)) RESOLVE(pthread_cancel);
   return real.pthread_cancel(thread);
 }
@@ -765,8 +765,8 @@ __attribute__((constructor)) static void preload_init(void) {
   if (enabled) pthread_atfork(NULL, NULL, fork_child);
   /* A thread started before the interposers were in place (inside glibc, or by a library constructor that
    * ran first and called pthread_create through another path): cancellation is the host's business. */
-  if (!__libc_single_threaded || !HAVE_RAW_SYSCALL || !next_io_is_libc()) atomic_store(&g_cancel_possible, true);
-  atomic_store(&preload_enabled, enabled);
+  if (!__libc_single_threaded || !HAVE_RAW_SYSCALL || !next_io_is_libc()) atomic_store(&preload_hot_line.cancel_possible, true);
+  atomic_store(&preload_hot_line.enabled, enabled);
 }
 
 /* ---- leaving ------------------------------------------------------------------------------------------- */
@@ -780,7 +780,7 @@ static void finish_conn(preload_conn *c) {
 /* The process is leaving: finish the open connections and export what this process recorded, within
  * timeout_ms. Only in the process that owns the recording thread (not in a vfork child sharing its memory). */
 PRELOAD_COLD static void exit_flush(int timeout_ms) {
-  if (getpid() != g_pid || !atomic_load_explicit(&preload_enabled, memory_order_relaxed)) return;
+  if (getpid() != g_pid || !atomic_load_explicit(&preload_hot_line.enabled, memory_order_relaxed)) return;
   if (!preload_metrics_running()) return;
   int e = ERRNO;
   fdt_for_each_live(finish_conn);

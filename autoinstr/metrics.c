@@ -37,10 +37,8 @@ const double preload_duration_bounds[14] = {0.005, 0.01, 0.025, 0.05, 0.075, 0.1
 
 enum { ST_IDLE = 0, ST_STARTING, ST_RUNNING, ST_FAILED };
 
-_Atomic bool preload_enabled PRELOAD_HOT_DATA;
 __thread bool preload_shim_thread __attribute__((tls_model("initial-exec")));
 
-static _Atomic int g_state PRELOAD_HOT_DATA;
 static _Atomic bool g_stop;
 static pthread_t g_thread;
 static _Atomic int g_thread_done;
@@ -227,7 +225,7 @@ static void *recording_thread(void *arg) {
   char why[320];
   if (provider_setup(NULL, why, sizeof why) < 0) {
     preload_disable(why);
-    atomic_store(&g_state, ST_FAILED);
+    atomic_store(&preload_hot_line.state, ST_FAILED);
     atomic_store(&g_thread_done, 1);
     return NULL;
   }
@@ -244,7 +242,7 @@ static void *recording_thread(void *arg) {
 static void start_thread(void) {
   if (events_init() < 0) {
     preload_disable("cannot map the event ring");
-    atomic_store(&g_state, ST_FAILED);
+    atomic_store(&preload_hot_line.state, ST_FAILED);
     return;
   }
   sigset_t all, old;
@@ -259,23 +257,23 @@ static void start_thread(void) {
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (rc != 0) {
     preload_disable("cannot start the recording thread");
-    atomic_store(&g_state, ST_FAILED);
+    atomic_store(&preload_hot_line.state, ST_FAILED);
     return;
   }
   pthread_setname_np(g_thread, "otelc-preload");
-  atomic_store(&g_state, ST_RUNNING);
+  atomic_store(&preload_hot_line.state, ST_RUNNING);
 }
 
 /* ---- the sink --------------------------------------------------------------------------------------- */
 
 PRELOAD_HOT static void sink_done(void *user, const sniff_event *ev) {
-  if (atomic_load_explicit(&g_state, memory_order_relaxed) == ST_RUNNING) events_push(ev);
+  if (atomic_load_explicit(&preload_hot_line.state, memory_order_relaxed) == ST_RUNNING) events_push(ev);
 }
 
 PRELOAD_HOT static void sink_active(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot, int delta) {
-  if (delta > 0 && atomic_load_explicit(&g_state, memory_order_relaxed) == ST_IDLE) {
+  if (delta > 0 && atomic_load_explicit(&preload_hot_line.state, memory_order_relaxed) == ST_IDLE) {
     int expected = ST_IDLE;
-    if (atomic_compare_exchange_strong(&g_state, &expected, ST_STARTING)) start_thread();
+    if (atomic_compare_exchange_strong(&preload_hot_line.state, &expected, ST_STARTING)) start_thread();
   }
   events_active_add(method, scheme, port_slot, delta);
 }
@@ -287,8 +285,6 @@ PRELOAD_HOT static void sink_active(void *user, uint8_t method, uint8_t scheme, 
  * The vDSO's function is called directly when it can be found: libc's clock_gettime touches three pages the
  * request path otherwise does not (the PLT stub, its own code, and ld.so's data, where it keeps the vDSO
  * pointer), which costs more than the call on a VM with page-table isolation (docs/performance.md). */
-typedef int (*vdso_clock_fn)(clockid_t, struct timespec *);
-static vdso_clock_fn g_vdso_clock PRELOAD_HOT_DATA;
 
 void preload_clock_init(void) {
 #if defined(__x86_64__)
@@ -300,25 +296,26 @@ void preload_clock_init(void) {
 #endif
   void *vdso = name[0] ? dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD) : NULL;
   if (!vdso) return; /* no vDSO (valgrind, some sandboxes): libc's clock_gettime */
-  vdso_clock_fn fn = (vdso_clock_fn)dlsym(vdso, name);
+  preload_vdso_clock_fn fn = (preload_vdso_clock_fn)dlsym(vdso, name);
   struct timespec ts;
-  if (fn && fn(CLOCK_MONOTONIC, &ts) == 0) g_vdso_clock = fn;
+  if (fn && fn(CLOCK_MONOTONIC, &ts) == 0) preload_hot_line.vdso_clock = fn;
   dlclose(vdso);
 }
 
 PRELOAD_HOT static int64_t sink_clock(void *user) {
   (void)user;
   struct timespec ts;
-  if (__builtin_expect(g_vdso_clock == NULL, 0) || g_vdso_clock(CLOCK_MONOTONIC, &ts) != 0)
+  if (__builtin_expect(preload_hot_line.vdso_clock == NULL, 0) || preload_hot_line.vdso_clock(CLOCK_MONOTONIC, &ts) != 0)
     clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-sniff_sink preload_sink PRELOAD_HOT_DATA = {
-    .exchange_done = sink_done, .active = sink_active, .user = NULL, .clock = sink_clock};
+/* hot.h: the sink, the clock, the state and the on/off switch, on one cache line of the hot data page. */
+preload_hot preload_hot_line PRELOAD_HOT_DATA __attribute__((aligned(64))) = {
+    .sink = {.exchange_done = sink_done, .active = sink_active, .user = NULL, .clock = sink_clock}};
 
 void preload_disable(const char *why) {
-  bool was = atomic_exchange(&preload_enabled, false);
+  bool was = atomic_exchange(&preload_hot_line.enabled, false);
   if (was) {
     char line[400];
     int n = snprintf(line, sizeof line, "otelc-preload: disabled: %s\n", why);
@@ -332,11 +329,11 @@ void preload_disable(const char *why) {
 void preload_metrics_after_fork_child(void) {
   /* The parent's thread does not exist here; its provider is left alone (never used again), and the child
    * gets a provider of its own, with its own service.instance.id, on its first request. */
-  if (atomic_load(&g_state) == ST_IDLE && !g_mp) return; /* this process never served HTTP: nothing to forget */
+  if (atomic_load(&preload_hot_line.state) == ST_IDLE && !g_mp) return; /* this process never served HTTP: nothing to forget */
   /* The parent's kept-alive export connection is the parent's: close the child's copy of the socket. */
   if (g_exporter && g_exporter->after_fork_child) g_exporter->after_fork_child(g_exporter);
   g_exporter = NULL;
-  atomic_store(&g_state, ST_IDLE);
+  atomic_store(&preload_hot_line.state, ST_IDLE);
   atomic_store(&g_stop, false);
   g_mp = NULL;
   g_duration = g_req_size = g_resp_size = g_active = NULL;
@@ -344,10 +341,10 @@ void preload_metrics_after_fork_child(void) {
   events_reset();
 }
 
-bool preload_metrics_running(void) { return atomic_load(&g_state) == ST_RUNNING; }
+bool preload_metrics_running(void) { return atomic_load(&preload_hot_line.state) == ST_RUNNING; }
 
 void preload_metrics_shutdown(int timeout_ms) {
-  if (atomic_load(&g_state) != ST_RUNNING) return;
+  if (atomic_load(&preload_hot_line.state) != ST_RUNNING) return;
   atomic_store(&g_stop, true);
   events_wake();
   struct timespec ts;
@@ -358,7 +355,7 @@ void preload_metrics_shutdown(int timeout_ms) {
     ts.tv_sec++;
     ts.tv_nsec -= 1000000000L;
   }
-  if (pthread_timedjoin_np(g_thread, NULL, &ts) == 0) atomic_store(&g_state, ST_IDLE);
+  if (pthread_timedjoin_np(g_thread, NULL, &ts) == 0) atomic_store(&preload_hot_line.state, ST_IDLE);
 }
 
 int preload_metrics_start_for_test(otelc_exporter *exporter) {
@@ -370,7 +367,7 @@ int preload_metrics_start_for_test(otelc_exporter *exporter) {
       return OTELC_E_INVALID;
     }
   }
-  atomic_store(&g_state, ST_RUNNING);
+  atomic_store(&preload_hot_line.state, ST_RUNNING);
   return OTELC_OK;
 }
 

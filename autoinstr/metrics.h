@@ -20,18 +20,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "autoinstr/hot.h"
 #include "autoinstr/sniffer.h"
 #include "otelc/otelc.h"
 
-/* The sink every watched connection reports to. Not const: it sits on the shim's hot data page (sniffer.h,
- * PRELOAD_HOT_DATA) rather than on a read-only page of its own; nothing writes it. */
-extern sniff_sink preload_sink;
+/* The sink every watched connection reports to is preload_hot_line.sink (hot.h): on the one cache line of
+ * globals every watched call reads. */
 
 /* Finds the vDSO's clock_gettime so the sink reads the clock without going through libc (constructor). */
 void preload_clock_init(void);
 
-/* Is the shim working? False after OTELC_AUTOINSTR=off or an internal failure. */
-extern _Atomic bool preload_enabled;
+/* Is the shim working? preload_hot_line.enabled (hot.h): false after OTELC_AUTOINSTR=off or an internal
+ * failure. */
 
 /* True on the threads the shim itself runs (its recording thread, and the SDK's reader thread it creates):
  * thread creation there is the shim's, not the host's (see interpose.c, "system calls"). */

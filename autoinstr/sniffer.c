@@ -111,6 +111,9 @@ PRELOAD_HOT static void finish_front(sniff_conn *c, uint16_t status, uint64_t re
     r->counted = false;
     active(c, r, -1);
   }
+  /* Nothing open: the ring starts again at slot 0, so that an unpipelined connection keeps using one slot
+   * (sniffer.h, "Field order"). A request still being read keeps its number: it may have been answered early. */
+  if (c->resp_seq == c->req_seq && !c->req_open) c->req_seq = c->resp_seq = 0;
   if (c->sink && c->sink->exchange_done) c->sink->exchange_done(c->sink->user, &ev);
 }
 

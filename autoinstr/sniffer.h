@@ -123,28 +123,21 @@ typedef struct sniff_req {
   bool counted;  /* counted in active requests */
 } sniff_req;
 
-/* Field order: what a whole-head exchange on the fast path reads and writes comes first (a few cache lines),
- * the wire parsers and their line windows, touched only for heads the fast path leaves to them, last. */
+/* Field order: what a whole-head exchange on the fast path reads and writes comes first, in the shim two cache
+ * lines (preload_conn puts 8 bytes before it, fdtable.h): the flags, the sink, the time and the fast path's body
+ * counters, then the sequence numbers with the first request slot — the request ring restarts at slot 0 each
+ * time it empties, so a connection without pipelining only ever uses q[0]. The other slots, the wire parsers and
+ * their line windows, touched only for pipelined requests and heads the fast path leaves to the parsers, last. */
 typedef struct sniff_conn {
-  const sniff_sink *sink;
-  const preload_routes *routes;
-  sniff_req q[SNIFF_MAX_PENDING];
-  uint64_t req_seq;   /* sequence number of the next request to begin */
-  uint64_t resp_seq;  /* sequence number of the request the next final response answers */
-  uint64_t cur_req;   /* sequence number of the request being read (valid when req_open) */
-  uint64_t resp_body;
-  int64_t now;
-  uint16_t port;
-  uint16_t status;
-  uint8_t port_slot;
   uint8_t mode;       /* sniff_mode */
-  uint8_t stop;       /* sniff_stop */
   uint8_t scheme;     /* sniff_scheme */
   uint8_t preface;    /* bytes of the HTTP/2 preface matched so far at the start of the stream */
   bool req_open;      /* a request message has begun and is not complete */
   bool peer_eof;      /* the peer closed its side (read returned 0 or a reset) */
   bool upgrade_asked; /* the request parser stopped after an Upgrade request; waiting for the answer */
   bool resp_stop;     /* set inside a response callback: stop after this feed */
+  uint8_t stop;       /* sniff_stop */
+  uint8_t port_slot;
   bool req_lost;      /* request bytes were discarded unseen: no new request is followed */
   bool fast_off;      /* never use the fast path (sniff_set_fast_path; tests and the fuzzer compare both) */
   /* wire_h1_in_message() of req and resp as of the last wire call on each, so the fast path can tell the
@@ -154,9 +147,20 @@ typedef struct sniff_conn {
    * idle between messages). */
   uint64_t req_left, resp_left;
   struct sniff_h2 *h2; /* SNIFF_MODE_H2: the HTTP/2 state (sniffer_h2.h), mapped while the mode lasts */
+  uint16_t port;
+  uint16_t status;
+  const sniff_sink *sink;
+  int64_t now;
   wire_h1_parser req, resp;
   char req_win[SNIFF_REQ_WINDOW];
   char resp_win[SNIFF_RESP_WINDOW];
+  /* second line */
+  uint64_t req_seq;   /* sequence number of the next request to begin */
+  uint64_t resp_seq;  /* sequence number of the request the next final response answers */
+  uint64_t cur_req;   /* sequence number of the request being read (valid when req_open) */
+  uint64_t resp_body;
+  sniff_req q[SNIFF_MAX_PENDING];
+  const preload_routes *routes;
 } sniff_conn;
 
 /* Prepares c for a newly accepted connection on server port `port` (0: Unix socket). port_slot is echoed in

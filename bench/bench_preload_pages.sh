@@ -9,9 +9,11 @@
 # nginx (one process, master_process off) runs under `valgrind --tool=lackey --trace-mem=yes`, driven by a
 # client that keeps 32 keep-alive connections and sends one GET (100-byte file) on each per round, for SHORT and
 # LONG rounds; bench/preload_pages.py sums, over the intervals between two system calls, the distinct 4 KiB
-# pages touched (code and data). (long - short) over the difference in requests is the figure per request,
-# start-up cancelled. Printed: plain, shim (OTEL_METRICS_EXPORTER=none), and the shim's breakdown by mapping
-# and ELF section, and the shim's functions run per request. Nothing is asserted.
+# pages touched (code and data), and the same for distinct 64-byte cache lines, code and data apart. (long -
+# short) over the difference in requests is the figure per request, start-up cancelled. Printed: plain, shim
+# (OTEL_METRICS_EXPORTER=none), the shim's breakdown by mapping and ELF section (pages, then lines), the shim's
+# functions run per request, and the shim's code lines by function and data lines by object. Nothing is
+# asserted.
 set -euo pipefail
 build=${1:-build/rel}
 shim=$(realpath "$build/autoinstr/libotelc-preload.so")
@@ -93,6 +95,16 @@ run_once "$shim" "$long" "$tmp/shim.l"
 plain=$(per_request "$tmp/plain.s" "$tmp/plain.l")
 shimv=$(per_request "$tmp/shim.s" "$tmp/shim.l")
 echo "page-touches per request (sum over system-call intervals of distinct 4 KiB pages): plain $plain, shim $shimv"
+for kind in code-line-touches data-line-touches; do
+  k=$kind
+  plain=$(awk -v k=$k 'FNR == NR && $1 == k {a = $2} FNR == NR && /^requests/ {ar = $2}
+       FNR != NR && $1 == k {b = $2} FNR != NR && /^requests/ {br = $2} END {printf "%.1f", (b - a) / (br - ar)}' \
+       "$tmp/plain.s" "$tmp/plain.l")
+  shimv=$(awk -v k=$k 'FNR == NR && $1 == k {a = $2} FNR == NR && /^requests/ {ar = $2}
+       FNR != NR && $1 == k {b = $2} FNR != NR && /^requests/ {br = $2} END {printf "%.1f", (b - a) / (br - ar)}' \
+       "$tmp/shim.s" "$tmp/shim.l")
+  echo "${kind%-touches} touches per request (distinct 64-byte lines, summed the same way): plain $plain, shim $shimv"
+done
 echo "per request, by mapping (shim minus plain; rows under 0.2 left out):"
 /usr/bin/python3 - "$tmp/plain.s" "$tmp/plain.l" "$tmp/shim.s" "$tmp/shim.l" <<'PY'
 import sys, collections
@@ -111,9 +123,24 @@ for lab in set(ps) | set(pl) | set(ss) | set(sl):
     if abs(shim - plain) >= 0.2: rows.append((shim - plain, plain, shim, lab))
 for d, p, s, lab in sorted(rows, reverse=True):
     print("  %+6.1f  (%5.1f -> %5.1f)  %s" % (d, p, s, lab))
+print("64-byte lines per request, by mapping (shim minus plain; rows under 0.5 left out):")
+(ps, psr), (pl, plr), (ss, ssr), (sl, slr) = (load(p, "lines") for p in sys.argv[1:])
+rows = []
+for lab in set(ps) | set(pl) | set(ss) | set(sl):
+    plain = (pl[lab] - ps[lab]) / (plr - psr)
+    shim = (sl[lab] - ss[lab]) / (slr - ssr)
+    if abs(shim - plain) >= 0.5: rows.append((shim - plain, plain, shim, lab))
+for d, p, s, lab in sorted(rows, reverse=True):
+    print("  %+6.1f  (%5.1f -> %5.1f)  %s" % (d, p, s, lab))
 (a, ar), (b, br) = load(sys.argv[3], "runs"), load(sys.argv[4], "runs")
 print("shim functions run per request, counted once per system-call interval (0.2 and more):")
 for fn in sorted(set(a) | set(b), key=lambda f: -(b[f] - a[f])):
     n = (b[fn] - a[fn]) / (br - ar)
     if n >= 0.2: print("  %5.1f  %s" % (n, fn))
+for kind, what in (("code-lines", "code lines by function"), ("data-lines", "data lines by object")):
+    (a, ar), (b, br) = load(sys.argv[3], kind), load(sys.argv[4], kind)
+    print("shim %s per request (0.5 and more):" % what)
+    for k in sorted(set(a) | set(b), key=lambda f: -(b[f] - a[f])):
+        n = (b[k] - a[k]) / (br - ar)
+        if n >= 0.5: print("  %5.1f  %s" % (n, k))
 PY

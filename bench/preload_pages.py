@@ -12,7 +12,10 @@ resolve that; this count is exact and repeatable.
 MAPS is /proc/PID/maps of the traced process (read while it ran). A system call is an executed `syscall`
 instruction (0f 05, read from the mapped file); the accesses between two of them form one interval. Printed:
 the number of intervals, the sum over intervals of distinct 4 KiB pages touched (instruction fetches and data
-together), and that sum broken down by mapping; for each shared object named as SO, by ELF section too.
+together), and that sum broken down by mapping; for each shared object named as SO, by ELF section too. The
+same sums for distinct 64-byte lines, code and data apart: the kernel's own path between two calls evicts most
+of L1 (32 KiB each way), so the lines a call touches after a system call are mostly misses, and a line of code
+fetched is a front-end stall however few of its instructions run.
 bench_preload_pages.sh runs two durations and subtracts, so start-up cancels out."""
 import collections
 import re
@@ -130,6 +133,21 @@ def main():
                 syms.append((base + int(f[0], 16), f[2]))
     syms.sort()
     sym_los = [s[0] for s in syms]
+    # The same for the data objects of the named objects: whose data lines are touched.
+    dsyms = []
+    for so, (base, _) in so_secs.items():
+        out = subprocess.run(["nm", "-n", "-S", "--defined-only", so], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) == 4 and f[2] in "dDbB":
+                dsyms.append((base + int(f[0], 16), base + int(f[0], 16) + int(f[1], 16), f[3]))
+    dsyms.sort()
+    dsym_los = [s[0] for s in dsyms]
+
+    def dsym_of(addr):
+        i = bisect.bisect_right(dsym_los, addr) - 1
+        return dsyms[i][2] if i >= 0 and addr < dsyms[i][1] else ""
+
     sym_cache = {}
 
     def sym_of(addr):
@@ -146,11 +164,20 @@ def main():
     total = 0
     by_label = collections.Counter()
     pages = set()
+    code_lines, data_lines = set(), set()
+    total_code_lines = total_data_lines = 0
+    lines_by_label = collections.Counter()
+    code_lines_by_func = collections.Counter()
+    data_lines_by_sym = collections.Counter()
+    # a shared object's data: its file mappings and the anonymous .bss mapping right after them
+    so_ranges_all = [(lo, hi) for i, (lo, hi, off, name, _) in enumerate(maps)
+                     if name in so_secs or (not name and i > 0 and maps[i - 1][3] in so_secs and maps[i - 1][1] == lo)]
     for line in sys.stdin:
         if line.startswith("I  "):
             a, _, size = line[3:].partition(",")
             addr = int(a, 16)
             pages.add(addr >> 12)
+            code_lines.add(addr >> 6)
             if syms and any(lo <= addr < hi for lo, hi in so_ranges):
                 funcs.add(sym_of(addr))
             if size.startswith("2") and is_syscall(addr):
@@ -159,20 +186,41 @@ def main():
                 for p in pages:
                     by_label[label(p)] += 1
                 pages = set()
+                total_code_lines += len(code_lines)
+                total_data_lines += len(data_lines)
+                for ln in code_lines:
+                    lines_by_label["code " + label(ln >> 6)] += 1
+                    if syms and any(lo <= (ln << 6) < hi for lo, hi in so_ranges):
+                        code_lines_by_func[sym_of(ln << 6)] += 1
+                for ln in data_lines:
+                    lines_by_label["data " + label(ln >> 6)] += 1
+                    if dsyms and any(lo <= (ln << 6) < hi for lo, hi in so_ranges_all):
+                        data_lines_by_sym[dsym_of(ln << 6) or "?"] += 1
+                code_lines, data_lines = set(), set()
                 by_func.update(funcs)
                 funcs = set()
         elif line.startswith(" ") and len(line) > 3 and line[1] in "LSM":
             a, _, _ = line[3:].partition(",")
             try:
-                pages.add(int(a, 16) >> 12)
+                addr = int(a, 16)
+                pages.add(addr >> 12)
+                data_lines.add(addr >> 6)
             except ValueError:
                 pass
     print("intervals %d" % intervals)
     print("page-touches %d" % total)
     for lab, n in sorted(by_label.items(), key=lambda kv: -kv[1]):
         print("touches %d %s" % (n, lab))
+    print("code-line-touches %d" % total_code_lines)
+    print("data-line-touches %d" % total_data_lines)
+    for lab, n in sorted(lines_by_label.items(), key=lambda kv: -kv[1]):
+        print("lines %d %s" % (n, lab))
     for fn, n in sorted(by_func.items(), key=lambda kv: -kv[1]):
         print("runs %d %s" % (n, fn))
+    for fn, n in sorted(code_lines_by_func.items(), key=lambda kv: -kv[1]):
+        print("code-lines %d %s" % (n, fn))
+    for sym, n in sorted(data_lines_by_sym.items(), key=lambda kv: -kv[1]):
+        print("data-lines %d %s" % (n, sym))
 
 
 if __name__ == "__main__":

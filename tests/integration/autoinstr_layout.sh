@@ -4,7 +4,7 @@
 # instructions (docs/performance.md, "Wall clock"), and the layout is easy to lose without noticing: a new hot
 # global in the wrong section, a compiler that emits things in another order, a switch that becomes a table.
 # Checked on the built module and the objects it was linked from:
-#   1. every PRELOAD_HOT_DATA object lies on one page;
+#   1. every PRELOAD_HOT_DATA object lies on one page, and the words every call reads (hot.h) on one line;
 #   2. group 1 of the code (PRELOAD_HOT) starts on a page boundary;
 #   3. no instruction of groups 1 and 2 loads from .rodata or .data.rel.ro.
 # A sanitizer build is skipped: its instrumentation pads globals and adds loads of its own, and its figures
@@ -54,11 +54,20 @@ def fail(msg):
     sys.exit(1)
 
 lo, hi, n = span(".data.otelc_preload_hot")
-if n < 8:
+if n < 4:
     fail("only %d hot data objects found in the module (the check cannot see them)" % n)
 if lo // 4096 != (hi - 1) // 4096:
     fail("hot data spans %#x..%#x: more than one page" % (lo, hi))
 print("ok - %d hot data objects on one page (%#x..%#x, %d bytes)" % (n, lo, hi, hi - lo))
+for name in ("preload_hot_line", "real"):  # hot.h: the words every call reads, each group on one line
+    if count.get(name) != 1:
+        fail("%s not found in the module" % name)
+    addr, size = where[name]
+    if addr % 64:
+        fail("%s at %#x is not on a cache-line boundary" % (name, addr))
+if where["preload_hot_line"][1] > 64:
+    fail("preload_hot_line is %d bytes, more than one cache line" % where["preload_hot_line"][1])
+print("ok - preload_hot_line and the first line of the real functions are cache-line aligned")
 
 clo, chi, cn = span(".text.sorted.otelc_1")
 if cn < 8:

@@ -49,7 +49,7 @@ static void test_exchanges_become_points(void) {
   CHECK_EQ(preload_metrics_start_for_test(g_exp), 0);
 
   sniff_conn *c = malloc(sizeof *c);
-  sniff_init(c, &preload_sink, &preload_cfg.routes, 8080, fdt_port_slot(8080));
+  sniff_init(c, &preload_hot_line.sink, &preload_cfg.routes, 8080, fdt_port_slot(8080));
   const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
   feed(c, "GET /users/1 HTTP/1.1\r\nHost: a\r\n\r\n", ok, 0, 3000000);            /* 3 ms */
   feed(c, "GET /users/2 HTTP/1.1\r\nHost: a\r\n\r\n", ok, 10000000, 70000000);     /* 60 ms */
