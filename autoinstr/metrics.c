@@ -26,6 +26,7 @@
 #include "autoinstr/events.h"
 #include "autoinstr/exporter.h"
 #include "autoinstr/fdtable.h"
+#include "autoinstr/metrics_rpc.h"
 #include "otelc/exporter.h"
 #include "otelc/otelc.h"
 #include "wire/clock.h"
@@ -86,6 +87,7 @@ static size_t event_attrs(const sniff_event *ev, otelc_attr *a, char *status_tex
 }
 
 static void record(const sniff_event *ev) {
+  if (ev->rpc_status) metrics_rpc_record(ev); /* a gRPC call: rpc.server.call.duration too (metrics_rpc.h) */
   double seconds = (double)ev->duration_ns / 1e9;
   uint64_t key = event_key(ev);
   uint64_t h = key * 0x9e3779b97f4a7c15ull;
@@ -214,6 +216,7 @@ static int provider_setup(otelc_exporter *exporter, char *why, size_t why_len) {
   g_req_size = otelc_histogram(m, "http.server.request.body.size", &req);
   g_resp_size = otelc_histogram(m, "http.server.response.body.size", &resp);
   g_active = otelc_observable_updown_i64(m, "http.server.active_requests", &act, observe_active, NULL);
+  metrics_rpc_create(m);
   return 0;
 }
 

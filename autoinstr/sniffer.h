@@ -80,7 +80,11 @@ typedef struct sniff_event {
   uint8_t error;         /* sniff_error */
   int16_t route;         /* index in the route table, -1 for none */
   uint8_t port_slot;     /* the caller's port index (passed to sniff_init), for active-request counters */
+  uint8_t rpc_status;    /* gRPC (sniffer_h2.h): 0 not a gRPC call, SNIFF_RPC_NO_STATUS, or SNIFF_RPC_STATUS + code */
+  uint16_t rpc_method;   /* gRPC: index in the process's method table (sniff_rpc_method_name), 0 for _OTHER */
 } sniff_event;
+/* Copied into the event ring per request: the gRPC fields live in what was padding. */
+_Static_assert(sizeof(sniff_event) == 40, "sniff_event must stay 40 bytes");
 
 /* Where the sniffer reports. All may be called from any thread that does I/O on a watched connection. */
 typedef struct sniff_sink {
@@ -132,28 +136,24 @@ typedef struct sniff_conn {
   uint8_t mode;       /* sniff_mode */
   uint8_t scheme;     /* sniff_scheme */
   uint8_t preface;    /* bytes of the HTTP/2 preface matched so far at the start of the stream */
+  uint8_t stop;       /* sniff_stop */
+  uint8_t port_slot;
   bool req_open;      /* a request message has begun and is not complete */
   bool peer_eof;      /* the peer closed its side (read returned 0 or a reset) */
   bool upgrade_asked; /* the request parser stopped after an Upgrade request; waiting for the answer */
   bool resp_stop;     /* set inside a response callback: stop after this feed */
-  uint8_t stop;       /* sniff_stop */
-  uint8_t port_slot;
   bool req_lost;      /* request bytes were discarded unseen: no new request is followed */
   bool fast_off;      /* never use the fast path (sniff_set_fast_path; tests and the fuzzer compare both) */
   /* wire_h1_in_message() of req and resp as of the last wire call on each, so the fast path can tell the
    * parser is idle without calling into the wire layer. */
   bool req_in_msg, resp_in_msg;
-  /* Body bytes still to come in a Content-Length body the fast path is counting (its wire parser then sits
-   * idle between messages). */
-  uint64_t req_left, resp_left;
-  struct sniff_h2 *h2; /* SNIFF_MODE_H2: the HTTP/2 state (sniffer_h2.h), mapped while the mode lasts */
   uint16_t port;
   uint16_t status;
   const sniff_sink *sink;
   int64_t now;
-  wire_h1_parser req, resp;
-  char req_win[SNIFF_REQ_WINDOW];
-  char resp_win[SNIFF_RESP_WINDOW];
+  /* Body bytes still to come in a Content-Length body the fast path is counting (its wire parser then sits
+   * idle between messages). */
+  uint64_t req_left, resp_left;
   /* second line */
   uint64_t req_seq;   /* sequence number of the next request to begin */
   uint64_t resp_seq;  /* sequence number of the request the next final response answers */
@@ -161,6 +161,10 @@ typedef struct sniff_conn {
   uint64_t resp_body;
   sniff_req q[SNIFF_MAX_PENDING];
   const preload_routes *routes;
+  struct sniff_h2 *h2; /* SNIFF_MODE_H2: the HTTP/2 state (sniffer_h2.h), mapped while the mode lasts */
+  wire_h1_parser req, resp;
+  char req_win[SNIFF_REQ_WINDOW];
+  char resp_win[SNIFF_RESP_WINDOW];
 } sniff_conn;
 
 /* Prepares c for a newly accepted connection on server port `port` (0: Unix socket). port_slot is echoed in

@@ -14,10 +14,16 @@
  * Memory: the whole state is one anonymous mapping; the two inflaters allocate through an nghttp2_mem whose
  * functions run a buddy allocator over the arena at the end of the mapping (blocks of 2^5..2^ARENA_ORDER bytes,
  * free lists threaded through the free blocks, a byte of order/free flag per 32-byte unit). A request the arena
- * cannot meet returns NULL; nghttp2 reports NGHTTP2_ERR_NOMEM and the connection stops being watched. */
+ * cannot meet returns NULL; nghttp2 reports NGHTTP2_ERR_NOMEM and the connection stops being watched.
+ *
+ * gRPC: the request's content-type marks a call, its :path is checked for the gRPC shape and looked up in the
+ * process's method table (at the end of this file) when its header block ends; a call to a method not in the
+ * table yet keeps the name in a pending buffer of the connection until the stream ends, when a grpc-status
+ * other than UNIMPLEMENTED enters it into the table (sniffer_h2.h says why). */
 #include "autoinstr/sniffer_h2.h"
 
 #include <nghttp2/nghttp2.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -142,6 +148,9 @@ typedef struct h2_stream {
   int16_t grpc_status;  /* -1 before */
   uint8_t method;
   bool req_done;        /* the client's END_STREAM */
+  uint16_t rpc_method;  /* the method's index in the method table, 0: not there (yet) */
+  bool grpc;            /* the request's content-type is gRPC */
+  uint8_t pending;      /* 1 + the pending buffer holding the method's name, 0: none */
   int64_t t0;
   uint64_t req_body, resp_body;
 } h2_stream;
@@ -153,6 +162,7 @@ typedef struct h2_fields {
   uint16_t status;
   uint8_t method;
   bool has_method;
+  bool grpc; /* content-type application/grpc */
 } h2_fields;
 
 typedef struct h2_dir {
@@ -189,6 +199,13 @@ struct sniff_h2 {
   uint32_t n_streams;
   h2_dir in, out; /* read (client -> server), written (server -> client) */
   h2_stream streams[SNIFF_H2_STREAMS];
+  /* gRPC: the method name of the client's header block being decoded (gRPC-shaped :path, without its '/'), and
+   * the names of calls whose method is not in the table yet (pend_used: a bit per buffer in use) */
+  uint8_t rpc_len;
+  uint8_t pend_used;
+  uint8_t pend_len[SNIFF_H2_RPC_PENDING];
+  char rpc_name[SNIFF_RPC_METHOD_MAX];
+  char pend[SNIFF_H2_RPC_PENDING][SNIFF_RPC_METHOD_MAX];
   nghttp2_mem mem;
   buddy arena;
   _Alignas(64) uint8_t arena_bytes[ARENA_BYTES];
@@ -257,6 +274,20 @@ static void active(sniff_h2 *h, const h2_stream *s, int delta) {
   if (k && k->active) k->active(k->user, s->method, h->c->scheme, h->c->port_slot, delta);
 }
 
+/* The gRPC fields of the event of s (sniffer_h2.h); frees its pending buffer. */
+static void rpc_finish(sniff_h2 *h, const h2_stream *s, sniff_event *ev) {
+  unsigned index = s->rpc_method;
+  if (s->pending) {
+    unsigned b = s->pending - 1u;
+    bool recognised = s->grpc_status >= 0 && s->grpc_status != 12; /* 12: UNIMPLEMENTED */
+    if (!index) index = sniff_rpc_method_index(h->pend[b], h->pend_len[b], recognised);
+    h->pend_used &= (uint8_t)~(1u << b);
+  }
+  if (!s->grpc && s->grpc_status < 0) return;
+  ev->rpc_status = (uint8_t)(s->grpc_status >= 0 ? SNIFF_RPC_STATUS + s->grpc_status : SNIFF_RPC_NO_STATUS);
+  ev->rpc_method = (uint16_t)index;
+}
+
 /* The exchange of s ends: one event (status 0 and the response body only when the final head was written),
  * the active count down, the slot freed. */
 static void stream_finish(sniff_h2 *h, h2_stream *s, int error) {
@@ -275,6 +306,7 @@ static void stream_finish(sniff_h2 *h, h2_stream *s, int error) {
       .route = s->route,
       .port_slot = c->port_slot,
   };
+  rpc_finish(h, s, &ev);
   h->last_grpc = s->grpc_status;
   active(h, s, -1);
   stream_remove(h, s);
@@ -344,13 +376,56 @@ static int small_number(const uint8_t *p, size_t n, size_t digits) {
   return v;
 }
 
+static bool is_ident_start(uint8_t ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_'; }
+static bool is_digit(uint8_t ch) { return ch >= '0' && ch <= '9'; }
+
+/* The length of the method name in a :path of the gRPC shape "/Service/Method" (Service: identifiers joined by
+ * dots, Method: one identifier), at most SNIFF_RPC_METHOD_MAX bytes in all; 0 for any other path. */
+static size_t rpc_shape(const uint8_t *p, size_t n) {
+  if (n < 4 || n > SNIFF_RPC_METHOD_MAX || p[0] != '/') return 0;
+  bool slash = false, start = true; /* start: the next byte begins an identifier */
+  for (size_t i = 1; i < n; i++) {
+    uint8_t ch = p[i];
+    if (is_ident_start(ch) || (!start && is_digit(ch))) {
+      start = false;
+    } else if (start) {
+      return 0; /* an empty identifier, or one starting with a digit */
+    } else if ((ch == '.' || ch == '/') && !slash) {
+      slash = ch == '/';
+      start = true;
+    } else {
+      return 0;
+    }
+  }
+  return slash && !start ? n - 1 : 0;
+}
+
+/* content-type application/grpc, alone or with a +suffix or parameters (not application/grpc-web). */
+static bool is_grpc_type(const uint8_t *v, size_t n) {
+  static const char k[] = "application/grpc";
+  size_t kn = sizeof k - 1;
+  if (n < kn) return false;
+  for (size_t i = 0; i < kn; i++) {
+    uint8_t ch = v[i];
+    if (ch >= 'A' && ch <= 'Z') ch = (uint8_t)(ch + 32);
+    if (ch != (uint8_t)k[i]) return false;
+  }
+  return n == kn || v[kn] == '+' || v[kn] == ';';
+}
+
 static void on_field(sniff_h2 *h, h2_dir *d, const nghttp2_nv *nv) {
   if (d->from_client) {
     if (name_is(nv, ":method", 7)) {
       d->f.method = (uint8_t)sniff_method_of((const char *)nv->value, nv->valuelen);
       d->f.has_method = true;
-    } else if (name_is(nv, ":path", 5) && h->c->routes) {
-      d->f.route = (int16_t)preload_routes_match(h->c->routes, (const char *)nv->value, nv->valuelen);
+    } else if (name_is(nv, ":path", 5)) {
+      if (h->c->routes)
+        d->f.route = (int16_t)preload_routes_match(h->c->routes, (const char *)nv->value, nv->valuelen);
+      size_t n = rpc_shape(nv->value, nv->valuelen); /* bounded: n < SNIFF_RPC_METHOD_MAX */
+      if (n) memcpy(h->rpc_name, nv->value + 1, n);
+      h->rpc_len = (uint8_t)n;
+    } else if (name_is(nv, "content-type", 12)) {
+      d->f.grpc = is_grpc_type(nv->value, nv->valuelen);
     }
   } else if (name_is(nv, ":status", 7)) {
     int st = small_number(nv->value, nv->valuelen, 3);
@@ -391,12 +466,27 @@ static bool block_begin(sniff_h2 *h, h2_dir *d, bool push) {
   d->block_end_stream = !push && (d->flags & FL_END_STREAM);
   d->block_push = push;
   d->f = (h2_fields){.route = -1, .grpc_status = -1};
+  if (d->from_client) h->rpc_len = 0;
   d->block_new = false;
   if (d->from_client && !push && !stream_find(h, d->sid)) { /* a new request: its clock starts now */
     d->block_new = true;
     d->block_t0 = now_of(h);
   }
   return true;
+}
+
+/* A request stream begins: its method's index if the table has it already, else (a gRPC call) its name kept in
+ * a pending buffer, if one is free, until the stream ends (rpc_finish). */
+static void rpc_begin(sniff_h2 *h, h2_stream *s, bool grpc) {
+  s->grpc = grpc;
+  if (!h->rpc_len) return;
+  s->rpc_method = (uint16_t)sniff_rpc_method_index(h->rpc_name, h->rpc_len, false);
+  if (s->rpc_method || !grpc || h->pend_used == (uint8_t)((1u << SNIFF_H2_RPC_PENDING) - 1)) return;
+  unsigned b = (unsigned)__builtin_ctz(~(unsigned)h->pend_used);
+  h->pend_used |= (uint8_t)(1u << b);
+  memcpy(h->pend[b], h->rpc_name, h->rpc_len);
+  h->pend_len[b] = h->rpc_len;
+  s->pending = (uint8_t)(b + 1);
 }
 
 /* The block of direction d is complete. */
@@ -412,6 +502,7 @@ static void block_end(sniff_h2 *h, h2_dir *d) {
       s->t0 = d->block_t0;
       s->method = d->f.method;
       s->route = d->f.route;
+      rpc_begin(h, s, d->f.grpc);
       active(h, s, +1);
     }
     if (d->block_end_stream) s->req_done = true;
@@ -718,4 +809,84 @@ void sniff_h2_write_opaque(sniff_conn *c, uint64_t len, int64_t now_ns) {
   d->body_left -= (uint32_t)len;
   d->left -= (uint32_t)len;
   if (!settle(h, d)) sniff_h2_stop(c, SNIFF_STOP_PARSE);
+}
+
+/* ---- the process's gRPC method table ---------------------------------------------------------------------
+ *
+ * Open addressing over twice as many slots as methods allowed (linear probing, never deleted), keyed by the
+ * name's FNV-1a hash. Writers are host threads, possibly in signal handlers, so nothing here waits: a writer
+ * reserves room in the count, claims a free slot by compare-exchanging its hash from 0, writes the name, then
+ * publishes it (ready, release). A reader (another host thread, the recording thread through an event's index)
+ * that meets a slot not published yet treats it as absent. A slot claimed in a parent that forks before
+ * publishing stays unpublished in the child: one lost slot, never a wrong name. */
+
+#define RPC_SLOTS (2 * SNIFF_RPC_METHODS) /* a power of two */
+
+_Static_assert((RPC_SLOTS & (RPC_SLOTS - 1)) == 0, "RPC_SLOTS must be a power of two");
+_Static_assert(RPC_SLOTS <= UINT16_MAX, "sniff_event.rpc_method is 16 bits");
+_Static_assert(SNIFF_H2_RPC_PENDING <= 8, "pend_used is 8 bits");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "the method table needs lock-free 64-bit atomics");
+
+typedef struct rpc_slot {
+  _Atomic uint64_t hash; /* 0: free */
+  _Atomic bool ready;    /* name and len are written */
+  uint8_t len;
+  char name[SNIFF_RPC_METHOD_MAX]; /* NUL-terminated (len < SNIFF_RPC_METHOD_MAX) */
+} rpc_slot;
+
+static rpc_slot g_rpc_slots[RPC_SLOTS];
+static _Atomic unsigned g_rpc_count; /* slots claimed (or being claimed) */
+
+static uint64_t rpc_hash(const char *p, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ (uint8_t)p[i]) * 0x100000001b3ull;
+  return h ? h : 1;
+}
+
+unsigned sniff_rpc_method_index(const char *name, size_t n, bool insert) {
+  if (n == 0 || n >= SNIFF_RPC_METHOD_MAX) return 0;
+  uint64_t hash = rpc_hash(name, n);
+  unsigned i = (unsigned)hash & (RPC_SLOTS - 1);
+  for (unsigned probes = 0; probes < RPC_SLOTS;) {
+    rpc_slot *e = &g_rpc_slots[i];
+    uint64_t have = atomic_load_explicit(&e->hash, memory_order_acquire);
+    if (have == 0) { /* the end of the run: absent */
+      if (!insert) return 0;
+      if (atomic_fetch_add_explicit(&g_rpc_count, 1, memory_order_relaxed) >= SNIFF_RPC_METHODS) {
+        atomic_fetch_sub_explicit(&g_rpc_count, 1, memory_order_relaxed);
+        return 0; /* full: _OTHER */
+      }
+      if (!atomic_compare_exchange_strong_explicit(&e->hash, &have, hash, memory_order_acq_rel,
+                                                   memory_order_acquire)) {
+        atomic_fetch_sub_explicit(&g_rpc_count, 1, memory_order_relaxed);
+        continue; /* another thread took this slot: look at what it holds */
+      }
+      memcpy(e->name, name, n);
+      e->name[n] = '\0';
+      e->len = (uint8_t)n;
+      atomic_store_explicit(&e->ready, true, memory_order_release);
+      return i + 1;
+    }
+    if (have == hash) {
+      if (!atomic_load_explicit(&e->ready, memory_order_acquire)) return 0; /* being written: not yet */
+      if (e->len == n && memcmp(e->name, name, n) == 0) return i + 1;
+    }
+    i = (i + 1) & (RPC_SLOTS - 1);
+    probes++;
+  }
+  return 0;
+}
+
+const char *sniff_rpc_method_name(unsigned index) {
+  if (index == 0 || index > RPC_SLOTS) return "_OTHER";
+  rpc_slot *e = &g_rpc_slots[index - 1];
+  return atomic_load_explicit(&e->ready, memory_order_acquire) ? e->name : "_OTHER";
+}
+
+void sniff_rpc_methods_reset(void) {
+  for (unsigned i = 0; i < RPC_SLOTS; i++) {
+    atomic_store(&g_rpc_slots[i].ready, false);
+    atomic_store(&g_rpc_slots[i].hash, 0);
+  }
+  atomic_store(&g_rpc_count, 0);
 }

@@ -18,7 +18,9 @@
  * that does not fit or does not parse — a frame out of order, an HPACK error, a header field or dynamic table
  * beyond the arena — stops the watching of the connection (open streams leave the active count without an
  * event), never the connection itself. Like sniffer.c: no lock, no system call but the clock (and the
- * mmap/munmap above), one thread at a time per connection. */
+ * mmap/munmap above), one thread at a time per connection.
+ *
+ * gRPC calls (below) are reported with their status and a bounded method for the RPC metrics (metrics_rpc.h). */
 #ifndef OTELC_AUTOINSTR_SNIFFER_H2_H
 #define OTELC_AUTOINSTR_SNIFFER_H2_H
 
@@ -61,5 +63,43 @@ void sniff_h2_stop(sniff_conn *c, sniff_stop why);
 
 /* For tests: the grpc-status of the most recent exchange reported on c (-1: none, or not HTTP/2). */
 int sniff_h2_last_grpc_status(const sniff_conn *c);
+
+/* ---- gRPC calls ----
+ * A stream is a gRPC call when its request has content-type application/grpc (or application/grpc+..., or with
+ * parameters; not application/grpc-web) or its response carries grpc-status. Its event then has rpc_status set
+ * (sniffer.h): SNIFF_RPC_STATUS + the grpc-status code (0..99; a longer or non-numeric value counts as none), or
+ * SNIFF_RPC_NO_STATUS when none was written (a reset, a close, a response without grpc-status).
+ *
+ * The method (rpc.method) comes from the peer's :path, so it is bounded before it goes anywhere:
+ *   - shape: only "/Service/Method" paths of at most SNIFF_RPC_METHOD_MAX bytes, where Service is one or more
+ *     dot-separated identifiers and Method one identifier (identifiers: [A-Za-z_][A-Za-z0-9_]*); anything else
+ *     (a query string, other characters, more segments) is never reported: the call's method is _OTHER;
+ *   - recognised: a method enters the process's method table only when the server answered a call to it with a
+ *     grpc-status other than UNIMPLEMENTED (12), the status gRPC servers give a method they do not serve: as the
+ *     RPC conventions ask, rpc.method is the method's name only when the server recognised it, and a peer
+ *     trying names cannot fill the table;
+ *   - count: at most SNIFF_RPC_METHODS distinct methods per process; later ones are _OTHER.
+ * How it reaches the recording thread: the table is process-wide, filled lock-free from the host's threads
+ * (a slot is claimed with one compare-exchange, its name written, then published with a release store; readers
+ * that find a slot not yet published simply miss it, nobody waits), and events carry only the slot's index
+ * (rpc_method, 0 for _OTHER): no string crosses the event ring. A call whose method is not in the table yet
+ * keeps its name in one of SNIFF_H2_RPC_PENDING small buffers of its connection until its status is known. */
+#define SNIFF_RPC_METHOD_MAX 128   /* longest :path kept as a method, leading '/' included */
+#define SNIFF_RPC_METHODS 128      /* distinct methods per process */
+#define SNIFF_H2_RPC_PENDING 8     /* per connection: calls at once to methods not in the table yet */
+#define SNIFF_RPC_NO_STATUS 1      /* sniff_event.rpc_status: gRPC, but no grpc-status was written */
+#define SNIFF_RPC_STATUS 2         /* sniff_event.rpc_status: SNIFF_RPC_STATUS + grpc-status code */
+
+/* The rpc.method value of a method-table index from an event ("pkg.Service/Method", no leading '/'), "_OTHER"
+ * for 0 or an index not published. Any thread. */
+const char *sniff_rpc_method_name(unsigned index);
+
+/* The index of method `name` ("pkg.Service/Method" without the leading '/', n bytes, already of the right
+ * shape), inserting it when `insert` and there is room: 0 when absent or no room. Lock-free, no allocation, no
+ * system call: safe on the host's threads and in signal handlers. */
+unsigned sniff_rpc_method_index(const char *name, size_t n, bool insert);
+
+/* For tests: empties the method table (nothing else may use it meanwhile). */
+void sniff_rpc_methods_reset(void);
 
 #endif

@@ -10,13 +10,28 @@
  * The client's preface is read first. Every script runs twice, each call whole and then one byte at a time: the
  * reported exchanges must be the same. Invariants (trap otherwise): active requests back to 0 after the close,
  * no more exchanges than requests began, statuses 0 or three digits, durations never negative, version 2,
- * nothing read outside the input (ASan). */
+ * nothing read outside the input (ASan); gRPC calls: a status code of at most two digits, a method only on a
+ * call, and a method's name always of the gRPC shape (the method table is emptied before each run, so that
+ * both runs start from the same table). */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "autoinstr/sniffer.h"
 #include "autoinstr/sniffer_h2.h"
+
+/* A method name the table may hold: "Service/Method", identifiers joined by dots, shorter than the bound. */
+static bool rpc_name_ok(const char *p) {
+  size_t n = strlen(p), slashes = 0;
+  if (n == 0 || n >= SNIFF_RPC_METHOD_MAX) return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = p[i];
+    bool ident = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
+    if (ch == '/') slashes++;
+    else if (!ident && ch != '.') return false;
+  }
+  return slashes == 1;
+}
 
 typedef struct fuzz_acc {
   long active, began, events;
@@ -33,6 +48,9 @@ static void on_done(void *user, const sniff_event *ev) {
   mix(&a->hash, ev->resp_body);
   mix(&a->hash, (uint64_t)ev->status << 32 | (uint64_t)ev->method << 24 | (uint64_t)ev->error << 8 | ev->scheme);
   mix(&a->hash, (uint64_t)(uint16_t)ev->route);
+  mix(&a->hash, (uint64_t)ev->rpc_status << 16 | ev->rpc_method);
+  if (ev->rpc_status > SNIFF_RPC_STATUS + 99) __builtin_trap();
+  if (ev->rpc_method && (!ev->rpc_status || !rpc_name_ok(sniff_rpc_method_name(ev->rpc_method)))) __builtin_trap();
   if (ev->status != 0 && (ev->status < 100 || ev->status > 999)) __builtin_trap();
   if (ev->duration_ns < 0 || ev->version != 20) __builtin_trap();
   if (ev->method >= SNIFF_METHOD_COUNT || ev->error >= SNIFF_ERR_COUNT) __builtin_trap();
@@ -66,6 +84,7 @@ static void feed(feeder *f, bool write, const uint8_t *p, size_t n, int64_t now)
 static void run(sniff_conn *c, const preload_routes *routes, bool bytewise, const uint8_t *data, size_t size,
                 fuzz_acc *acc) {
   sniff_sink sink = {on_done, on_active, acc, NULL};
+  sniff_rpc_methods_reset();
   sniff_init(c, &sink, routes, 443, 1);
   if (size == 0) return;
   uint8_t opt = data[0];

@@ -3,10 +3,12 @@
 # network.protocol.version=2, responses unchanged.
 #   1. a node `http2` server (h2c with prior knowledge; node's nghttp2 writes its SETTINGS before reading the
 #      client's preface), driven by a node HTTP/2 client on one multiplexed connection: GET 200/404, HEAD, POST
-#      with a body, two gRPC-style calls (trailers with grpc-status, and trailers-only), a request whose body
-#      never ends when the client drops the connection (error.type=request_aborted); and by curl
-#      --http2-prior-knowledge (one connection per request). Routes from
-#      OTELC_HTTP_ROUTES come from :path.
+#      with a body, gRPC calls (trailers with grpc-status OK and UNAVAILABLE, and a trailers-only UNIMPLEMENTED),
+#      a request whose body never ends when the client drops the connection (error.type=request_aborted); and by
+#      curl --http2-prior-knowledge (one connection per request). Routes from OTELC_HTTP_ROUTES come from :path.
+#      The gRPC calls must also be in rpc.server.call.duration, exactly: counts per rpc.method (the method's name
+#      once the server answered it with anything but UNIMPLEMENTED, else _OTHER), rpc.response.status_code and
+#      error.type.
 #   2. nginx (http2 on a plain port and on a TLS port: the plaintext through the SSL_read/SSL_write hooks,
 #      url.scheme=https), driven by curl.
 # Each server runs twice on the same port, plain and under the shim; the client's transcripts must be equal
@@ -34,7 +36,8 @@ server.on('stream', (stream, headers) => {
         return;
       }
       stream.respond({':status': 200, 'content-type': 'application/grpc'}, {waitForTrailers: true});
-      stream.on('wantTrailers', () => stream.sendTrailers({'grpc-status': '0'}));
+      const code = path.endsWith('/Busy') ? '14' : '0';
+      stream.on('wantTrailers', () => stream.sendTrailers({'grpc-status': code}));
       stream.end(Buffer.from([0, 0, 0, 0, 2, 0x0a, 0x00]));
     } else if (method === 'POST') {
       stream.respond({':status': 200, 'content-type': 'text/plain'});
@@ -67,7 +70,8 @@ function call(name, headers, body, route) {
     req.on('data', (c) => { size += c.length; });
     req.on('end', () => {
       transcript.push(name + ' ' + status + ' ' + size + (grpc ? ' grpc-status=' + grpc : ''));
-      seen.push({method: headers[':method'] || 'GET', status, route, resp: size, req: body ? body.length : 0});
+      seen.push({method: headers[':method'] || 'GET', status, route, resp: size, req: body ? body.length : 0,
+                 path: headers[':path'], grpc});
       resolve();
     });
     req.on('error', () => resolve());
@@ -92,6 +96,8 @@ const grpcHeaders = (p) => ({':method': 'POST', ':path': p, 'content-type': 'app
     call('head', {':method': 'HEAD', ':path': '/users/1'}, undefined, '/users/{id}'),
     call('post', {':method': 'POST', ':path': '/users/3'}, Buffer.alloc(1000, 0x61), '/users/{id}'),
     call('grpc-ok', grpcHeaders('/pkg.Greeter/SayHello'), Buffer.from([0, 0, 0, 0, 3, 0x0a, 0x01, 0x61]), null),
+    call('grpc-ok2', grpcHeaders('/pkg.Greeter/SayHello'), Buffer.from([0, 0, 0, 0, 0]), null),
+    call('grpc-busy', grpcHeaders('/pkg.Greeter/Busy'), Buffer.from([0, 0, 0, 0, 0]), null),
     call('grpc-fail', grpcHeaders('/pkg.Greeter/Fail'), Buffer.from([0, 0, 0, 0, 0]), null),
   ]);
   await abandoned();
@@ -115,6 +121,23 @@ const grpcHeaders = (p) => ({':method': 'POST', ':path': p, 'content-type': 'app
     lines.push('http.server.request.body.size count=' + n + ' sum=' + req + ' ' + k);
   }
   fs.writeFileSync(out + '/expected', lines.sort().join('\n') + '\n');
+  // rpc.server.call.duration per the RPC conventions (autoinstr/metrics_rpc.h): the method's name unless the
+  // server answered UNIMPLEMENTED (12), the status code's name, error.type for the codes that are server errors
+  const names = ['OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND',
+                 'ALREADY_EXISTS', 'PERMISSION_DENIED', 'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED',
+                 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE', 'DATA_LOSS', 'UNAUTHENTICATED'];
+  const rpc = {};
+  for (const s of seen) {
+    if (!s.grpc) continue;
+    const code = Number(s.grpc), name = names[code];
+    const a = ['rpc.system.name=grpc', 'rpc.method=' + (code === 12 ? '_OTHER' : s.path.slice(1)),
+               'rpc.response.status_code=' + name];
+    if ([2, 4, 12, 13, 14, 15].includes(code)) a.push('error.type=' + name);
+    const key = a.sort().join(' ');
+    rpc[key] = (rpc[key] || 0) + 1;
+  }
+  const rpcLines = Object.entries(rpc).map(([k, n]) => 'rpc.server.call.duration count=' + n + ' ' + k);
+  fs.writeFileSync(out + '/expected-rpc', rpcLines.sort().join('\n') + '\n');
 })();
 JS
 # curl (its own nghttp2): two requests, one connection each (curl 7.88 fails to reuse an h2c connection
@@ -165,6 +188,18 @@ add(c2, s2, None)
 open(path, "w").write("\n".join(sorted(lines)) + "\n")
 PY
 preload_expect_metrics "$port"
+# the gRPC calls, as RPC metrics: exactly the expected series (the sink leaves server.port out of the lines)
+rpc_ok=0
+for _ in $(seq 1 50); do
+  grep '^rpc\.server\.call\.duration ' "$tmp/sink/summary" | sort >"$tmp/shim/got-rpc" || true
+  if cmp -s "$tmp/shim/expected-rpc" "$tmp/shim/got-rpc"; then rpc_ok=1; break; fi
+  sleep 0.2
+done
+if [ $rpc_ok != 1 ]; then
+  echo "FAIL: rpc.server.call.duration series differ:"; diff "$tmp/shim/expected-rpc" "$tmp/shim/got-rpc"; exit 1
+fi
+grep -q '^ports .*\b'"$port"'\b' "$tmp/sink/summary" || { echo "FAIL: server.port $port not reported"; exit 1; }
+echo "ok - gRPC calls exported as rpc.server.call.duration: $(tr '\n' ';' <"$tmp/shim/expected-rpc")"
 preload_stop
 
 # ---- 2. nginx: h2c and h2 over TLS ----

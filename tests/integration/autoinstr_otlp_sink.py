@@ -33,7 +33,7 @@ sys.path.insert(0, gen)
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2  # noqa: E402
 
 HTTP_METRICS = ("http.server.request.duration", "http.server.request.body.size",
-                "http.server.response.body.size", "http.server.active_requests")
+                "http.server.response.body.size", "http.server.active_requests", "rpc.server.call.duration")
 
 lock = threading.Lock()
 latest = {}     # (instance, metric, attrs) -> dict
@@ -80,7 +80,7 @@ def summary():
             t[k] = t.get(k, 0) + x
     lines = []
     for (metric, attrs), v in total.items():
-        if metric == "http.server.request.duration":
+        if metric in ("http.server.request.duration", "rpc.server.call.duration"):
             head = "count=%d" % v["count"]
         elif metric == "http.server.active_requests":
             head = "value=%d" % v["value"]

@@ -4,7 +4,10 @@
  * both runs must report the same exchanges. Checked: method, :status, route from :path, body sizes from DATA
  * (padding excluded), grpc-status in trailers and trailers-only responses, CONTINUATION, multiplexed streams
  * answered out of order, RST_STREAM and closes (error.type), the server speaking first (node, nginx), TLS,
- * SETTINGS_HEADER_TABLE_SIZE, the stream-table and arena bounds, and that active requests come back to 0. */
+ * SETTINGS_HEADER_TABLE_SIZE, the stream-table and arena bounds, and that active requests come back to 0.
+ * gRPC calls: which streams are calls (content-type, grpc-status), their status in the event, the method
+ * bounded (shape, recognised by a status other than UNIMPLEMENTED, the per-process table's limit, the
+ * per-connection pending buffers) and reported as a table index. */
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,6 +227,8 @@ static void run_both(const script *s, bool close_peer) {
     CHECK_EQ_U64(g_cap.ev[i].req_body, bytewise.ev[i].req_body);
     CHECK_EQ_U64(g_cap.ev[i].resp_body, bytewise.ev[i].resp_body);
     CHECK_EQ(g_cap.grpc[i], bytewise.grpc[i]);
+    CHECK_EQ(g_cap.ev[i].rpc_status, bytewise.ev[i].rpc_status);
+    CHECK_EQ(g_cap.ev[i].rpc_method, bytewise.ev[i].rpc_method);
   }
 }
 
@@ -343,6 +348,191 @@ static void test_grpc_trailers(void) {
   CHECK_EQ_U64(g_cap.ev[1].resp_body, 0);
   CHECK_EQ(g_cap.grpc[1], 12);
   script_free(s);
+}
+
+/* ---- gRPC calls ---- */
+
+static const char *const k_grpc_resp[] = {":status", "200", "content-type", "application/grpc", NULL};
+
+/* A gRPC request on stream sid to path with content-type ctype (NULL: none), END_STREAM with its message. */
+static void grpc_request(script *s, uint32_t sid, const char *path, const char *ctype) {
+  const char *const with[] = {":method", "POST", ":scheme", "http", ":path", path, ":authority", "a",
+                              "content-type", ctype, "te", "trailers", NULL};
+  const char *const without[] = {":method", "POST", ":scheme", "http", ":path", path, ":authority", "a", NULL};
+  headers(s, RD, sid, 0, ctype ? with : without, 0);
+  data(s, RD, sid, true, "\0\0\0\0\0", 5, -1);
+}
+
+/* A gRPC response with trailers grpc-status code (or trailers-only when only is set). */
+static void grpc_response(script *s, uint32_t sid, const char *code, bool only) {
+  const char *const trailers_only[] = {":status", "200", "content-type", "application/grpc", "grpc-status", code,
+                                       NULL};
+  const char *const trailers[] = {"grpc-status", code, NULL};
+  if (only) {
+    headers(s, WR, sid, 0x1, trailers_only, 0);
+    return;
+  }
+  headers(s, WR, sid, 0, k_grpc_resp, 0);
+  data(s, WR, sid, false, "\0\0\0\0\0", 5, -1);
+  headers(s, WR, sid, 0x1, trailers, 0);
+}
+
+static script *grpc_script(void) {
+  script *s = script_new();
+  client_preface(s, RD);
+  server_settings(s, WR);
+  return s;
+}
+
+static const char *method_of(int i) { return sniff_rpc_method_name(g_cap.ev[i].rpc_method); }
+
+static void test_grpc_calls(void) {
+  sniff_rpc_methods_reset();
+  script *s = grpc_script();
+  grpc_request(s, 1, "/pkg.Greeter/Nope", "application/grpc");
+  grpc_response(s, 1, "12", true);                      /* UNIMPLEMENTED: not recognised, never in the table */
+  grpc_request(s, 3, "/pkg.Greeter/SayHello", "application/grpc+proto");
+  grpc_response(s, 3, "0", false);                      /* OK: recognised */
+  grpc_request(s, 5, "/pkg.Greeter/SayHello", "application/grpc");
+  grpc_response(s, 5, "14", false);                     /* known now: found when the request ends */
+  headers(s, RD, 7, 0x1, k_get_users, 0);               /* plain HTTP/2: not a call */
+  headers(s, WR, 7, 0x1, k_200, 0);
+  grpc_request(s, 9, "/pkg.Greeter/SayHello", NULL);    /* no content-type, but the response says grpc-status */
+  grpc_response(s, 9, "3", true);
+  grpc_request(s, 11, "/pkg.Greeter/SayHello", "application/grpc-web"); /* gRPC-Web: not followed as a call */
+  headers(s, WR, 11, 0x1, k_200, 0);
+  grpc_request(s, 13, "/pkg.Greeter/SayHello", "application/grpc"); /* a call the client resets */
+  rst(s, RD, 13);
+  grpc_request(s, 15, "/pkg.Greeter/Other", "application/grpc"); /* answered without grpc-status */
+  headers(s, WR, 15, 0x1, k_grpc_resp, 0);
+  grpc_request(s, 17, "/pkg.Greeter/Bad", "application/grpc");
+  grpc_response(s, 17, "100", true);                    /* not a status (three digits): none */
+  grpc_request(s, 19, "/pkg.Greeter/Custom", "application/grpc");
+  grpc_response(s, 19, "42", false);                    /* a code beyond 16: recognised all the same */
+  run_both(s, false);
+  CHECK_EQ(g_cap.n, 10);
+  CHECK_EQ(g_cap.ev[0].rpc_status, SNIFF_RPC_STATUS + 12);
+  CHECK_EQ(g_cap.ev[0].rpc_method, 0);
+  CHECK_STR(method_of(0), "_OTHER");
+  CHECK_EQ(sniff_rpc_method_index("pkg.Greeter/Nope", 16, false), 0);
+  CHECK_EQ(g_cap.ev[1].rpc_status, SNIFF_RPC_STATUS + 0);
+  CHECK_STR(method_of(1), "pkg.Greeter/SayHello");
+  CHECK_EQ(g_cap.ev[2].rpc_status, SNIFF_RPC_STATUS + 14);
+  CHECK_EQ(g_cap.ev[2].rpc_method, g_cap.ev[1].rpc_method);
+  CHECK_EQ(g_cap.ev[3].rpc_status, 0);
+  CHECK_EQ(g_cap.ev[3].rpc_method, 0);
+  CHECK_EQ(g_cap.ev[4].rpc_status, SNIFF_RPC_STATUS + 3);
+  CHECK_STR(method_of(4), "pkg.Greeter/SayHello");
+  CHECK_EQ(g_cap.ev[5].rpc_status, 0);
+  CHECK_EQ(g_cap.ev[6].rpc_status, SNIFF_RPC_NO_STATUS);
+  CHECK_EQ(g_cap.ev[6].error, SNIFF_ERR_RESPONSE_INCOMPLETE);
+  CHECK_STR(method_of(6), "pkg.Greeter/SayHello");
+  CHECK_EQ(g_cap.ev[7].rpc_status, SNIFF_RPC_NO_STATUS);
+  CHECK_STR(method_of(7), "_OTHER");                    /* no status: not recognised */
+  CHECK_EQ(g_cap.ev[8].rpc_status, SNIFF_RPC_NO_STATUS);
+  CHECK_STR(method_of(8), "_OTHER");
+  CHECK_EQ(g_cap.ev[9].rpc_status, SNIFF_RPC_STATUS + 42);
+  CHECK_STR(method_of(9), "pkg.Greeter/Custom");
+  for (int i = 0; i < 10; i++) CHECK_EQ(g_cap.ev[i].version, 20); /* the HTTP side is unchanged */
+  script_free(s);
+}
+
+/* Which :path values give a method: the shape and the length bound. */
+static void test_grpc_method_shape(void) {
+  static const struct {
+    const char *path, *want;
+  } k[] = {
+      {"/pkg.Greeter/SayHello", "pkg.Greeter/SayHello"},
+      {"/Echo/Echo", "Echo/Echo"},
+      {"/a.b_c.D9/_m1", "a.b_c.D9/_m1"},
+      {"/pkg.Greeter/SayHello?x=1", NULL},
+      {"/pkg.Greeter/Say/Hello", NULL},
+      {"/pkg.Greeter/", NULL},
+      {"//SayHello", NULL},
+      {"/pkg..Greeter/M", NULL},
+      {"/.pkg/M", NULL},
+      {"/pkg./M", NULL},
+      {"/9pkg/M", NULL},
+      {"/pkg/9M", NULL},
+      {"/pkg/M-1", NULL},
+      {"/pkg/M.x", NULL},
+      {"/pkg/M%2e", NULL},
+      {"/p\xc3\xa9/M", NULL},
+      {"pkg/M", NULL},
+      {"/users/1", NULL},
+      {"/", NULL},
+  };
+  size_t n = sizeof k / sizeof k[0];
+  char longest[SNIFF_RPC_METHOD_MAX + 2], too_long[SNIFF_RPC_METHOD_MAX + 2];
+  memset(longest, 'a', SNIFF_RPC_METHOD_MAX);
+  longest[0] = '/', longest[SNIFF_RPC_METHOD_MAX - 2] = '/', longest[SNIFF_RPC_METHOD_MAX] = '\0';
+  memcpy(too_long, longest, SNIFF_RPC_METHOD_MAX);
+  too_long[SNIFF_RPC_METHOD_MAX] = 'a', too_long[SNIFF_RPC_METHOD_MAX + 1] = '\0';
+  sniff_rpc_methods_reset();
+  script *s = grpc_script();
+  for (size_t i = 0; i < n; i++) {
+    grpc_request(s, (uint32_t)(1 + 2 * i), k[i].path, "application/grpc");
+    grpc_response(s, (uint32_t)(1 + 2 * i), "0", true);
+  }
+  grpc_request(s, (uint32_t)(1 + 2 * n), longest, "application/grpc");
+  grpc_response(s, (uint32_t)(1 + 2 * n), "0", true);
+  grpc_request(s, (uint32_t)(3 + 2 * n), too_long, "application/grpc");
+  grpc_response(s, (uint32_t)(3 + 2 * n), "0", true);
+  run_both(s, false);
+  CHECK_EQ(g_cap.n, (int)n + 2);
+  for (size_t i = 0; i < n && (int)i < g_cap.n; i++) {
+    CHECK_STR(method_of((int)i), k[i].want ? k[i].want : "_OTHER");
+    CHECK_EQ(g_cap.ev[i].rpc_status, SNIFF_RPC_STATUS);
+  }
+  CHECK_STR(method_of((int)n), longest + 1);
+  CHECK_STR(method_of((int)n + 1), "_OTHER");
+  script_free(s);
+}
+
+/* At most SNIFF_RPC_METHODS methods per process; at most SNIFF_H2_RPC_PENDING unknown ones at once per
+ * connection. */
+static void test_grpc_method_bounds(void) {
+  sniff_rpc_methods_reset();
+  /* nine calls at once to methods not in the table: the ninth has no pending buffer and stays _OTHER */
+  script *s = grpc_script();
+  char paths[SNIFF_H2_RPC_PENDING + 1][32];
+  for (int i = 0; i <= SNIFF_H2_RPC_PENDING; i++) {
+    snprintf(paths[i], sizeof paths[i], "/pkg.S/M%d", i);
+    grpc_request(s, (uint32_t)(1 + 2 * i), paths[i], "application/grpc");
+  }
+  for (int i = 0; i <= SNIFF_H2_RPC_PENDING; i++) grpc_response(s, (uint32_t)(1 + 2 * i), "0", true);
+  grpc_request(s, 99, paths[0], "application/grpc"); /* buffers are given back: a later call is found */
+  grpc_response(s, 99, "0", true);
+  free(run(s, false, false, false)); /* once: a second run would find the methods the first one entered */
+  CHECK_EQ(g_cap.n, SNIFF_H2_RPC_PENDING + 2);
+  for (int i = 0; i < SNIFF_H2_RPC_PENDING; i++) CHECK_STR(method_of(i), paths[i] + 1);
+  CHECK_STR(method_of(SNIFF_H2_RPC_PENDING), "_OTHER");
+  CHECK_STR(method_of(SNIFF_H2_RPC_PENDING + 1), paths[0] + 1);
+  script_free(s);
+
+  /* the table: SNIFF_RPC_METHODS names, then no more; those in it stay */
+  sniff_rpc_methods_reset();
+  char name[32];
+  for (int i = 0; i < SNIFF_RPC_METHODS; i++) {
+    int n = snprintf(name, sizeof name, "pkg.S/M%d", i);
+    CHECK(sniff_rpc_method_index(name, (size_t)n, true) != 0);
+  }
+  CHECK_EQ(sniff_rpc_method_index("pkg.S/Extra", 11, true), 0);
+  CHECK_EQ(sniff_rpc_method_index("pkg.S/M7", 8, false), sniff_rpc_method_index("pkg.S/M7", 8, true));
+  CHECK_STR(sniff_rpc_method_name(sniff_rpc_method_index("pkg.S/M7", 8, false)), "pkg.S/M7");
+  CHECK_STR(sniff_rpc_method_name(0), "_OTHER");
+  CHECK_STR(sniff_rpc_method_name(60000), "_OTHER");
+  s = grpc_script();
+  grpc_request(s, 1, "/pkg.S/Late", "application/grpc");
+  grpc_response(s, 1, "0", false);
+  grpc_request(s, 3, "/pkg.S/M3", "application/grpc");
+  grpc_response(s, 3, "0", false);
+  run_both(s, false);
+  CHECK_EQ(g_cap.n, 2);
+  CHECK_STR(method_of(0), "_OTHER");
+  CHECK_STR(method_of(1), "pkg.S/M3");
+  script_free(s);
+  sniff_rpc_methods_reset();
 }
 
 static void test_multiplexed_out_of_order(void) {
@@ -573,6 +763,9 @@ int main(void) {
   RUN(test_server_speaks_first);
   RUN(test_post_padded_continuation);
   RUN(test_grpc_trailers);
+  RUN(test_grpc_calls);
+  RUN(test_grpc_method_shape);
+  RUN(test_grpc_method_bounds);
   RUN(test_multiplexed_out_of_order);
   RUN(test_resets_and_close);
   RUN(test_tls);
