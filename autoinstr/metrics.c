@@ -26,6 +26,7 @@
 #include "autoinstr/events.h"
 #include "autoinstr/exporter.h"
 #include "autoinstr/fdtable.h"
+#include "autoinstr/bind_cache.h"
 #include "autoinstr/metrics_rpc.h"
 #include "otelc/exporter.h"
 #include "otelc/otelc.h"
@@ -90,25 +91,16 @@ static void record(const sniff_event *ev) {
   if (ev->rpc_status) metrics_rpc_record(ev); /* a gRPC call: rpc.server.call.duration too (metrics_rpc.h) */
   double seconds = (double)ev->duration_ns / 1e9;
   uint64_t key = event_key(ev);
-  uint64_t h = key * 0x9e3779b97f4a7c15ull;
-  bind_entry *slot = NULL;
-  for (unsigned i = 0; i < 8; i++) {
-    bind_entry *e = &g_bind[((h >> 40) + i) & (BIND_SLOTS - 1)];
-    if (e->key == key) {
-      slot = e;
-      break;
-    }
-    if (e->key == 0) {
-      otelc_attr a[8];
-      char st[8];
-      size_t n = event_attrs(ev, a, st, sizeof st);
-      e->duration = otelc_bind(g_duration, a, n);
-      e->req_size = otelc_bind(g_req_size, a, n);
-      e->resp_size = otelc_bind(g_resp_size, a, n);
-      e->key = key;
-      slot = e;
-      break;
-    }
+  bool fresh;
+  bind_entry *slot = bind_cache_slot(g_bind, sizeof g_bind[0], BIND_SLOTS, key, &fresh);
+  if (slot && fresh) {
+    otelc_attr a[8];
+    char st[8];
+    size_t n = event_attrs(ev, a, st, sizeof st);
+    slot->duration = otelc_bind(g_duration, a, n);
+    slot->req_size = otelc_bind(g_req_size, a, n);
+    slot->resp_size = otelc_bind(g_resp_size, a, n);
+    slot->key = key;
   }
   if (slot) {
     otelc_series_record_f64(slot->duration, seconds);

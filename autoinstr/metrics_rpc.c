@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "autoinstr/bind_cache.h"
 #include "autoinstr/metrics.h"
 #include "autoinstr/sniffer_h2.h"
 
@@ -86,22 +87,18 @@ void metrics_rpc_record(const sniff_event *ev) {
   if (!g_call_duration || !ev->rpc_status) return;
   double seconds = (double)ev->duration_ns / 1e9;
   uint64_t key = rpc_key(ev);
-  uint64_t h = key * 0x9e3779b97f4a7c15ull;
-  for (unsigned i = 0; i < 8; i++) {
-    rpc_bind *e = &g_rpc_bind[((h >> 40) + i) & (RPC_BIND_SLOTS - 1)];
-    if (e->key == key) {
-      otelc_series_record_f64(e->duration, seconds);
-      return;
-    }
-    if (e->key == 0) {
-      otelc_attr a[6];
-      char code[8];
-      size_t n = rpc_attrs(ev, a, code, sizeof code);
-      e->duration = otelc_bind(g_call_duration, a, n);
-      e->key = key;
-      otelc_series_record_f64(e->duration, seconds);
-      return;
-    }
+  bool fresh;
+  rpc_bind *e = bind_cache_slot(g_rpc_bind, sizeof g_rpc_bind[0], RPC_BIND_SLOTS, key, &fresh);
+  if (e && fresh) {
+    otelc_attr a[6];
+    char code[8];
+    size_t n = rpc_attrs(ev, a, code, sizeof code);
+    e->duration = otelc_bind(g_call_duration, a, n);
+    e->key = key;
+  }
+  if (e) {
+    otelc_series_record_f64(e->duration, seconds);
+    return;
   }
   otelc_attr a[6];
   char code[8];
