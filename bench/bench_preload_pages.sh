@@ -82,30 +82,24 @@ run_once() {
   rm -f "$tmp/trace.raw"
 }
 
-per_request() { # short long: page-touches per request
-  awk 'FNR == NR && /^page-touches/ {a = $2} FNR == NR && /^requests/ {ar = $2}
-       FNR != NR && /^page-touches/ {b = $2} FNR != NR && /^requests/ {br = $2}
-       END {printf "%.1f", (b - a) / (br - ar)}' "$1" "$2"
+per_request() { # key short long: the analyser's total for key (page-touches, code-line-touches...) per request
+  awk -v k="$1" 'FNR == NR && $1 == k {a = $2} FNR == NR && /^requests/ {ar = $2}
+       FNR != NR && $1 == k {b = $2} FNR != NR && /^requests/ {br = $2}
+       END {printf "%.1f", (b - a) / (br - ar)}' "$2" "$3"
 }
 
 run_once "" "$short" "$tmp/plain.s"
 run_once "" "$long" "$tmp/plain.l"
 run_once "$shim" "$short" "$tmp/shim.s"
 run_once "$shim" "$long" "$tmp/shim.l"
-plain=$(per_request "$tmp/plain.s" "$tmp/plain.l")
-shimv=$(per_request "$tmp/shim.s" "$tmp/shim.l")
+plain=$(per_request page-touches "$tmp/plain.s" "$tmp/plain.l")
+shimv=$(per_request page-touches "$tmp/shim.s" "$tmp/shim.l")
 echo "page-touches per request (sum over system-call intervals of distinct 4 KiB pages): plain $plain, shim $shimv"
 for kind in code-line-touches data-line-touches; do
-  k=$kind
-  plain=$(awk -v k=$k 'FNR == NR && $1 == k {a = $2} FNR == NR && /^requests/ {ar = $2}
-       FNR != NR && $1 == k {b = $2} FNR != NR && /^requests/ {br = $2} END {printf "%.1f", (b - a) / (br - ar)}' \
-       "$tmp/plain.s" "$tmp/plain.l")
-  shimv=$(awk -v k=$k 'FNR == NR && $1 == k {a = $2} FNR == NR && /^requests/ {ar = $2}
-       FNR != NR && $1 == k {b = $2} FNR != NR && /^requests/ {br = $2} END {printf "%.1f", (b - a) / (br - ar)}' \
-       "$tmp/shim.s" "$tmp/shim.l")
+  plain=$(per_request $kind "$tmp/plain.s" "$tmp/plain.l")
+  shimv=$(per_request $kind "$tmp/shim.s" "$tmp/shim.l")
   echo "${kind%-touches} touches per request (distinct 64-byte lines, summed the same way): plain $plain, shim $shimv"
 done
-echo "per request, by mapping (shim minus plain; rows under 0.2 left out):"
 /usr/bin/python3 - "$tmp/plain.s" "$tmp/plain.l" "$tmp/shim.s" "$tmp/shim.l" <<'PY'
 import sys, collections
 def load(p, kind):  # kind "touches" (per mapping) or "runs" (per function): counts, and the requests
@@ -115,23 +109,18 @@ def load(p, kind):  # kind "touches" (per mapping) or "runs" (per function): cou
         if f[0] == kind: d[f[2].strip()] += int(f[1])
         if f[0] == "requests": req = int(f[1])
     return d, req
-(ps, psr), (pl, plr), (ss, ssr), (sl, slr) = (load(p, "touches") for p in sys.argv[1:])
-rows = []
-for lab in set(ps) | set(pl) | set(ss) | set(sl):
-    plain = (pl[lab] - ps[lab]) / (plr - psr)
-    shim = (sl[lab] - ss[lab]) / (slr - ssr)
-    if abs(shim - plain) >= 0.2: rows.append((shim - plain, plain, shim, lab))
-for d, p, s, lab in sorted(rows, reverse=True):
-    print("  %+6.1f  (%5.1f -> %5.1f)  %s" % (d, p, s, lab))
-print("64-byte lines per request, by mapping (shim minus plain; rows under 0.5 left out):")
-(ps, psr), (pl, plr), (ss, ssr), (sl, slr) = (load(p, "lines") for p in sys.argv[1:])
-rows = []
-for lab in set(ps) | set(pl) | set(ss) | set(sl):
-    plain = (pl[lab] - ps[lab]) / (plr - psr)
-    shim = (sl[lab] - ss[lab]) / (slr - ssr)
-    if abs(shim - plain) >= 0.5: rows.append((shim - plain, plain, shim, lab))
-for d, p, s, lab in sorted(rows, reverse=True):
-    print("  %+6.1f  (%5.1f -> %5.1f)  %s" % (d, p, s, lab))
+def by_mapping(kind, title, least):  # per-request rows, shim minus plain
+    print(title)
+    (ps, psr), (pl, plr), (ss, ssr), (sl, slr) = (load(p, kind) for p in sys.argv[1:])
+    rows = []
+    for lab in set(ps) | set(pl) | set(ss) | set(sl):
+        plain = (pl[lab] - ps[lab]) / (plr - psr)
+        shim = (sl[lab] - ss[lab]) / (slr - ssr)
+        if abs(shim - plain) >= least: rows.append((shim - plain, plain, shim, lab))
+    for d, p, s, lab in sorted(rows, reverse=True):
+        print("  %+6.1f  (%5.1f -> %5.1f)  %s" % (d, p, s, lab))
+by_mapping("touches", "per request, by mapping (shim minus plain; rows under 0.2 left out):", 0.2)
+by_mapping("lines", "64-byte lines per request, by mapping (shim minus plain; rows under 0.5 left out):", 0.5)
 (a, ar), (b, br) = load(sys.argv[3], "runs"), load(sys.argv[4], "runs")
 print("shim functions run per request, counted once per system-call interval (0.2 and more):")
 for fn in sorted(set(a) | set(b), key=lambda f: -(b[f] - a[f])):
