@@ -3,9 +3,9 @@
  * States: IDLE (no HTTP seen in this process) -> STARTING -> RUNNING, or FAILED. The first request line any
  * connection reports moves IDLE to STARTING exactly once (compare-exchange) and creates the thread with every
  * signal blocked, so the host's signals keep going to the host's threads. The thread builds the provider
- * (configuration from the constructor's environment snapshot), then drains the event ring every 200 ms or
- * when it is half full. Attribute sets are bound once per distinct combination (a small cache of bound
- * series), so steady-state recording hashes nothing. */
+ * (configuration from the constructor's environment snapshot), then drains the event ring every 20 ms while
+ * requests flow (200 ms when idle), or at once when it is half full. Attribute sets are bound once per
+ * distinct combination (a small cache of bound series), so steady-state recording hashes nothing. */
 #define _GNU_SOURCE
 #include "autoinstr/metrics.h"
 
@@ -116,13 +116,24 @@ static void record(const sniff_event *ev) {
   otelc_record_i64(g_resp_size, (int64_t)ev->resp_body, a, n);
 }
 
-static void drain(void) {
+/* Records every queued event; returns how many. */
+static size_t drain(void) {
   sniff_event evs[256];
-  size_t n;
+  size_t n, total = 0;
   while ((n = events_pop(evs, 256)) > 0) {
     for (size_t i = 0; i < n; i++) record(&evs[i]);
+    total += n;
   }
+  return total;
 }
+
+/* How long the thread sleeps between drains. While requests flow, 20 ms: a drain then records at most 20 ms of
+ * requests (~40 µs of CPU at 40,000 requests/s, measured ~46 ns per event), so when the thread shares a CPU with
+ * a host thread it holds it that long, not the ~0.5 ms a 200 ms batch took (the tail latency the host would
+ * see), and it reads ring cells written moments before, still in cache. With nothing queued, 200 ms: an idle
+ * server's process wakes 5 times a second, not 50. A ring filling up wakes it at once (events.h). */
+#define DRAIN_BUSY_MS 20
+#define DRAIN_IDLE_MS 200
 
 /* ---- active requests ------------------------------------------------------------------------------- */
 
@@ -224,10 +235,7 @@ static void *recording_thread(void *arg) {
     atomic_store(&g_thread_done, 1);
     return NULL;
   }
-  while (!atomic_load(&g_stop)) {
-    drain();
-    events_wait(200);
-  }
+  while (!atomic_load(&g_stop)) events_wait(drain() ? DRAIN_BUSY_MS : DRAIN_IDLE_MS);
   drain();
   otelc_meter_provider_shutdown(g_mp, shutdown_timeout_ms);
   atomic_store(&g_thread_done, 1);
