@@ -1,6 +1,15 @@
-# bench_nginx.bash — what the shim benchmarks (bench_preload.sh, bench_preload_attrib.sh) share: the tests' OTLP
-# sink as an export target and an nginx site serving a 100-byte file. Sourced; needs $tmp (a scratch directory
-# the caller removes) and sets sink_pid (the caller kills it).
+# bench_nginx.bash — what the shim benchmarks (bench_preload.sh, bench_preload_attrib.sh,
+# bench_preload_pages.sh) share: their EXIT trap, the tests' OTLP sink as an export target and an nginx site
+# serving a 100-byte file. Sourced; needs $tmp (a scratch directory bench_cleanup removes) and sets sink_pid.
+
+# bench_cleanup: the EXIT trap of the scripts that source this: stops nginx ($nginx_pid) and the sink
+# ($sink_pid) if they run, and removes $tmp.
+bench_cleanup() {
+  [ -n "${nginx_pid:-}" ] && kill -QUIT "$nginx_pid" 2>/dev/null || true
+  [ -n "${sink_pid:-}" ] && kill "$sink_pid" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
 
 # bench_start_sink: starts the tests' OTLP sink when python3-protobuf is installed; sets sink_endpoint to its URL,
 # or to "" when it cannot run (recording still runs, nothing is exported).

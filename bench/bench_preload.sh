@@ -3,7 +3,8 @@
 # 100-byte file to `wrk -c32` on keep-alive connections, with and without LD_PRELOAD=libotelc-preload.so,
 # alternated in one run (ROUNDS rounds of DURATION seconds each way), plus bench_preload (per-exchange cost
 # inside one process) plain and under the shim. Prints requests/s and p99 latency per run, the medians, and
-# the differences. Nothing is asserted.
+# the differences; then latency at a paced moderate rate (LAT_RATE, default 2000 requests/s, with
+# bench_http_latency), where p99 added is the shim's own share and not queueing. Nothing is asserted.
 #
 #   bench/bench_preload.sh [build-dir]        (a Release build without sanitizers: numbers worth recording)
 #   ROUNDS=5 DURATION=10 bench/bench_preload.sh build/rel
@@ -31,16 +32,10 @@ fi
 
 tmp=$(mktemp -d)
 nginx_pid="" sink_pid=""
-cleanup() {
-  [ -n "$nginx_pid" ] && kill -QUIT "$nginx_pid" 2>/dev/null || true
-  [ -n "$sink_pid" ] && kill "$sink_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/bench_nginx.bash"
+trap bench_cleanup EXIT
 
 # Where the shim exports: the tests' OTLP sink when python3-protobuf is there, else nowhere (recording still runs).
-source "$(dirname "$0")/bench_nginx.bash"
 bench_start_sink
 export_env=(OTEL_METRICS_EXPORTER=none)
 [ -z "$sink_endpoint" ] || export_env=(OTEL_EXPORTER_OTLP_ENDPOINT="$sink_endpoint" OTEL_METRIC_EXPORT_INTERVAL=5000)
@@ -108,6 +103,35 @@ print("median plain %.0f req/s p99 %.0f us cpu %.2f us/req | shim %.0f req/s p99
 print("throughput change %+.2f %% | p99 added %+.0f us | worker CPU added %+.2f us/request (%+.1f %%)"
       % ((sr - pr) / pr * 100, sl - pl, sc - pc, (sc - pc) / pc * 100))
 PY
+# Latency at a paced, moderate rate (bench_http_latency.c: why not wrk's p99): LAT_RATE requests/s over 8
+# keep-alive connections for DURATION seconds, plain and shim alternated, ROUNDS times. The figure for the
+# "p99 added" target is the median over rounds of (shim p99 - plain p99) in the same round.
+lat_client="$build/bench/bench_http_latency"
+if [ -x "$lat_client" ]; then
+  lat_rate=${LAT_RATE:-2000}
+  echo "latency: ${lat_rate} requests/s paced over 8 keep-alive connections, ${duration}s, $rounds rounds alternated"
+  : >"$tmp/lat"
+  for r in $(seq 1 "$rounds"); do
+    line="$r"
+    for mode in plain shim; do
+      if [ "$mode" = shim ]; then start_nginx "$shim"; else start_nginx ""; fi
+      "$lat_client" "$port" /index.html "$lat_rate" 1 8 >/dev/null # warm-up (and the shim's thread starts)
+      res=$("$lat_client" "$port" /index.html "$lat_rate" "$duration" 8)
+      stop_nginx
+      printf 'round %d %-5s %s (us)\n' "$r" "$mode" "$res"
+      line="$line $(awk '{print $6, $10}' <<<"$res")" # p50 p99
+    done
+    echo "$line" >>"$tmp/lat"
+  done
+  /usr/bin/python3 - "$tmp/lat" <<'PY'
+import statistics as st, sys
+rows = [list(map(float, l.split()))[1:] for l in open(sys.argv[1]) if l.strip()]
+med = lambda i: st.median(r[i] for r in rows)
+print("latency medians: plain p50 %.1f p99 %.1f us | shim p50 %.1f p99 %.1f us" % (med(0), med(1), med(2), med(3)))
+print("p50 added %+.1f us | p99 added %+.1f us (median of per-round differences)"
+      % (st.median(r[2] - r[0] for r in rows), st.median(r[3] - r[1] for r in rows)))
+PY
+fi
 # Instructions per request under callgrind (see the top comment).
 callgrind_ir_per_request() { # "" or the LD_PRELOAD value
   local cfg="$tmp/nginx-cg.conf" short long

@@ -24,15 +24,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 for tool in valgrind; do command -v $tool >/dev/null || { echo "$tool is not installed (scripts/setup.sh --test)"; exit 1; }; done
 
 tmp=$(mktemp -d)
-sink_pid=""
-pid=""
-cleanup() {
-  [ -n "$pid" ] && kill -QUIT "$pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+nginx_pid=""
 source "$here/bench_nginx.bash"
+trap bench_cleanup EXIT
 bench_nginx_site off
 
 # drive PORT ROUNDS: 32 keep-alive connections, one request each per round, every response read whole.
@@ -64,18 +58,18 @@ run_once() {
   mkfifo "$tmp/trace.fifo"
   env "${env_args[@]}" valgrind --tool=lackey --trace-mem=yes --log-file="$tmp/trace.fifo" \
     "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/logs/error.log" &
-  pid=$!
+  nginx_pid=$!
   # The analyzer needs the maps, which are complete only after the load: the trace waits in a file.
   cat "$tmp/trace.fifo" >"$tmp/trace.raw" &
   local cat_pid=$!
   for _ in $(seq 1 600); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
   reqs=$(drive "$port" "$2")
-  cp "/proc/$pid/maps" "$tmp/maps" # after the load: the shim's connection pool is mapped on the first accept
-  kill -QUIT "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -QUIT "$pid" 2>/dev/null || true # lackey has been seen to miss the first one
-  wait "$pid" 2>/dev/null || true
-  pid=""
+  cp "/proc/$nginx_pid/maps" "$tmp/maps" # after the load: the shim's connection pool is mapped on the first accept
+  kill -QUIT "$nginx_pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$nginx_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -QUIT "$nginx_pid" 2>/dev/null || true # lackey has been seen to miss the first one
+  wait "$nginx_pid" 2>/dev/null || true
+  nginx_pid=""
   wait "$cat_pid" 2>/dev/null || true
   /usr/bin/python3 "$here/preload_pages.py" "$tmp/maps" "$shim" <"$tmp/trace.raw" >"$3"
   echo "requests $reqs" >>"$3"
