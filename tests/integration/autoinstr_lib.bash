@@ -181,8 +181,9 @@ preload_standard_test() {
   preload_stop
 }
 
+# A port that was free a moment ago and not handed out before in this test (free_port.py).
 preload_free_port() {
-  $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  $PY "$here/free_port.py" "$tmp/ports.given"
 }
 
 # Writes $tmp/nginx.conf for nginx from Debian: a foreground master with $1 workers, every path under $tmp, a

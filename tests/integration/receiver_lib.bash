@@ -56,9 +56,9 @@ rl_fail() {
   exit 1
 }
 
-# A port that was free a moment ago (bind to port 0 and release it).
+# A port that was free a moment ago and not handed out before in this test (free_port.py).
 rl_free_port() {
-  "$RL_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  "$RL_PY" "$(dirname "${BASH_SOURCE[0]}")/free_port.py" "$RL_TMP/ports.given"
 }
 
 # rl_hold_port PORT: keeps PORT bound but not listening, so that connections to it are refused and no other test
