@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# bench_preload.sh — the preload shim's overhead on a real server: nginx (Debian package, one worker) serving a
-# 100-byte file to `wrk -c32` on keep-alive connections, with and without LD_PRELOAD=libotelc-preload.so,
-# alternated in one run (ROUNDS rounds of DURATION seconds each way), plus bench_preload (per-exchange cost
-# inside one process) plain and under the shim. Prints requests/s and p99 latency per run, the medians, and
-# the differences; then latency at a paced moderate rate (LAT_RATE, default 2000 requests/s, with
-# bench_http_latency), where p99 added is the shim's own share and not queueing. Nothing is asserted.
+# bench_preload.sh — the preload shim's overhead on a real server: nginx (Debian package, master and one worker)
+# serving a 100-byte file to `wrk -c32` on keep-alive connections, with and without
+# LD_PRELOAD=libotelc-preload.so. Both run at once, pinned to CPU 0, and wrk, pinned to CPU 1, drives them in
+# turn for one second each, SLICES times (bench_nginx.bash says why); printed: the throughput change (median of
+# per-round ratios, with a 95 % bootstrap interval), wrk's p99, worker CPU per request. Then latency at a paced
+# moderate rate (LAT_RATE, default 2000 requests/s, with bench_http_latency), where p99 added is the shim's own
+# share and not queueing, ROUNDS rounds of DURATION seconds each way; then bench_preload (per-exchange cost
+# inside one process) plain and under the shim. Nothing is asserted.
 #
 #   bench/bench_preload.sh [build-dir]        (a Release build without sanitizers: numbers worth recording)
-#   ROUNDS=5 DURATION=10 bench/bench_preload.sh build/rel
+#   SLICES=60 ROUNDS=8 DURATION=4 bench/bench_preload.sh build/rel
 #   CALLGRIND=1 bench/bench_preload.sh build/rel
 #
 # CALLGRIND=1 adds the figure a shared, loaded machine cannot spoil: nginx (one process, master_process off)
@@ -19,8 +21,9 @@ set -euo pipefail
 build=${1:-build/rel}
 shim=$(realpath "$build/autoinstr/libotelc-preload.so")
 micro="$build/bench/bench_preload"
-rounds=${ROUNDS:-5}
-duration=${DURATION:-8}
+slices=${SLICES:-40}
+rounds=${ROUNDS:-8}
+duration=${DURATION:-4}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 command -v wrk >/dev/null || { echo "wrk is not installed (scripts/setup.sh --test)"; exit 1; }
 [ -x "$NGINX" ] || { echo "nginx is not installed (scripts/setup.sh --test)"; exit 1; }
@@ -39,85 +42,34 @@ trap bench_cleanup EXIT
 bench_start_sink
 export_env=(OTEL_METRICS_EXPORTER=none)
 [ -z "$sink_endpoint" ] || export_env=(OTEL_EXPORTER_OTLP_ENDPOINT="$sink_endpoint" OTEL_METRIC_EXPORT_INTERVAL=5000)
-bench_nginx_site on
+bench_pinning
+bench_nginx_instance plain on
+bench_nginx_instance shim on LD_PRELOAD="$shim" "${export_env[@]}"
 
-start_nginx() { # "" or the LD_PRELOAD value
-  if [ -n "$1" ]; then
-    env LD_PRELOAD="$1" "${export_env[@]}" "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/logs/error.log" &
-  else
-    "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/logs/error.log" &
-  fi
-  nginx_pid=$!
-  for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.1; done
-  echo "nginx did not start"; cat "$tmp/logs/error.log"; exit 1
-}
-stop_nginx() {
-  kill -QUIT "$nginx_pid" 2>/dev/null || true
-  wait "$nginx_pid" 2>/dev/null || true
-  nginx_pid=""
-}
+echo "nginx master + 1 worker, plain and shim at once (${pin_server[*]:-unpinned}), 100-byte file," \
+  "wrk -t1 -c32 keep-alive (${pin_client[*]:-unpinned}), $slices rounds of 1 s each, order alternated"
+bench_interleave "$slices" 1 plain shim
+/usr/bin/python3 "$(dirname "$0")/slices_report.py" "$tmp/rows" plain
 
-# CPU time (user + system, clock ticks) the nginx worker has used so far.
-worker_ticks() {
-  local w
-  w=$(pgrep -P "$nginx_pid" | head -1)
-  awk '{print $14 + $15}' "/proc/$w/stat"
-}
-
-# wrk's "Requests/sec", its 99% latency in microseconds, and the worker's CPU microseconds per request: the
-# figure least disturbed by other load on the machine.
-run_wrk() {
-  local out t0 t1
-  t0=$(worker_ticks)
-  out=$(wrk -t1 -c32 -d"${duration}s" --latency "http://127.0.0.1:$port/index.html")
-  t1=$(worker_ticks)
-  local rps p99 reqs
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-  p99=$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); print v} else if (v ~ /ms$/) {sub(/ms/,"",v); print v*1000} else {sub(/s/,"",v); print v*1e6}}' <<<"$out")
-  local cpu
-  cpu=$(awk -v t="$((t1 - t0))" -v n="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
-  echo "$rps $p99 $cpu"
-}
-
-echo "nginx 1 worker, 100-byte file, wrk -t1 -c32 -d${duration}s keep-alive, $rounds rounds alternated"
-: >"$tmp/plain" ; : >"$tmp/shim"
-for r in $(seq 1 "$rounds"); do
-  for mode in plain shim; do
-    if [ "$mode" = shim ]; then start_nginx "$shim"; else start_nginx ""; fi
-    wrk -t1 -c32 -d1s "http://127.0.0.1:$port/index.html" >/dev/null # warm-up
-    res=$(run_wrk)
-    stop_nginx
-    echo "$res" >>"$tmp/$mode"
-    printf 'round %d %-5s %10s req/s  p99 %8s us  worker CPU %6s us/request\n' "$r" "$mode" $res
-  done
-done
-/usr/bin/python3 - "$tmp/plain" "$tmp/shim" <<'PY'
-import statistics, sys
-def load(p):
-    rows = [tuple(map(float, l.split())) for l in open(p) if l.strip()]
-    return [statistics.median(r[i] for r in rows) for i in range(3)]
-(pr, pl, pc), (sr, sl, sc) = load(sys.argv[1]), load(sys.argv[2])
-print("median plain %.0f req/s p99 %.0f us cpu %.2f us/req | shim %.0f req/s p99 %.0f us cpu %.2f us/req"
-      % (pr, pl, pc, sr, sl, sc))
-print("throughput change %+.2f %% | p99 added %+.0f us | worker CPU added %+.2f us/request (%+.1f %%)"
-      % ((sr - pr) / pr * 100, sl - pl, sc - pc, (sc - pc) / pc * 100))
-PY
 # Latency at a paced, moderate rate (bench_http_latency.c: why not wrk's p99): LAT_RATE requests/s over 8
 # keep-alive connections for DURATION seconds, plain and shim alternated, ROUNDS times. The figure for the
-# "p99 added" target is the median over rounds of (shim p99 - plain p99) in the same round.
+# "p99 added" target is the median over rounds of (shim p99 - plain p99) in the same round. Unpinned unless
+# LAT_PIN=1: pinned, the server shares CPU 0 with the other server and with the shim's thread, the single-CPU
+# worst case (docs/performance.md, "Interleaved slices").
 lat_client="$build/bench/bench_http_latency"
 if [ -x "$lat_client" ]; then
+  if [ "${LAT_PIN:-0}" != 1 ] && [ ${#pin_server[@]} -gt 0 ]; then
+    pin_server=() pin_client=()
+    for c in plain shim; do bench_nginx_restart "$c"; done
+  fi
   lat_rate=${LAT_RATE:-2000}
-  echo "latency: ${lat_rate} requests/s paced over 8 keep-alive connections, ${duration}s, $rounds rounds alternated"
+  echo "latency: ${lat_rate} requests/s paced over 8 keep-alive connections, ${duration}s, $rounds rounds alternated" \
+    "(${pin_server[*]:-unpinned})"
   : >"$tmp/lat"
   for r in $(seq 1 "$rounds"); do
     line="$r"
     for mode in plain shim; do
-      if [ "$mode" = shim ]; then start_nginx "$shim"; else start_nginx ""; fi
-      "$lat_client" "$port" /index.html "$lat_rate" 1 8 >/dev/null # warm-up (and the shim's thread starts)
-      res=$("$lat_client" "$port" /index.html "$lat_rate" "$duration" 8)
-      stop_nginx
+      res=$("${pin_client[@]}" "$lat_client" "${inst_port[$mode]}" /index.html "$lat_rate" "$duration" 8)
       printf 'round %d %-5s %s (us)\n' "$r" "$mode" "$res"
       line="$line $(awk '{print $6, $10}' <<<"$res")" # p50 p99
     done
@@ -134,13 +86,13 @@ PY
 fi
 # Instructions per request under callgrind (see the top comment).
 callgrind_ir_per_request() { # "" or the LD_PRELOAD value
-  local cfg="$tmp/nginx-cg.conf" short long
-  sed -e 's/^master_process on;/master_process off;/' "$tmp/nginx.conf" >"$cfg"
+  local cfg="$tmp/cg/nginx.conf" short long
+  bench_nginx_site off "$tmp/cg" # sets port
   cg_once() {
     local env_args=() out reqs pid
     [ -n "$1" ] && env_args=(LD_PRELOAD="$1" OTEL_METRICS_EXPORTER=none)
     env "${env_args[@]}" valgrind --tool=callgrind --separate-threads=no --callgrind-out-file="$tmp/cg.out" \
-      "$NGINX" -p "$tmp" -c "$cfg" -e "$tmp/logs/error.log" 2>"$tmp/cg.log" &
+      "$NGINX" -p "$tmp/cg" -c "$cfg" -e "$tmp/cg/logs/error.log" 2>"$tmp/cg.log" &
     pid=$!
     for _ in $(seq 1 300); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
     out=$(wrk -t1 -c32 -d"$2s" "http://127.0.0.1:$port/index.html")

@@ -1,29 +1,34 @@
 #!/usr/bin/env bash
-# bench_preload_attrib.sh — where the preload shim's wall-clock cost on nginx comes from: many short rounds,
-# each running every configuration once in an order rotated by one per round, so slow drift of the machine
-# falls on all of them alike; reports per configuration the median requests/s, the median worker CPU per
-# request (user, system) and the median over rounds of the ratio to plain in the same round. nginx runs as one
-# process (master_process off), so its CPU counts the shim's thread too. Nothing is asserted.
+# bench_preload_attrib.sh — where the preload shim's wall-clock cost on nginx comes from. One nginx per
+# configuration runs at once (one process each, master_process off, so its CPU counts the shim's thread too),
+# all pinned to CPU 0; wrk, pinned to CPU 1, drives them in turn for SLICE seconds each, SLICES times, in an
+# order rotated by one per round, all restarted every BLOCK rounds (default 10; bench_nginx.bash says why).
+# Reports per configuration the median requests/s, the median CPU per request (user, system) and the median
+# over rounds of the ratio to the first configuration in the same round, with its 95 % interval and the median
+# of each block (bench/slices_report.py). Nothing is asserted.
 #
-#   ROUNDS=18 DURATION=3 bench/bench_preload_attrib.sh build/rel
-#   CONFIGS="plain thread none" bench/bench_preload_attrib.sh build/rel
+#   SLICES=40 bench/bench_preload_attrib.sh build/rel
+#   CONFIGS="plain plain2 thread none" bench/bench_preload_attrib.sh build/rel
 #   CONFIGS="plain spin off none" SPIN_NS=500 bench/bench_preload_attrib.sh build/rel
 #   BASELINE_SHIM=/tmp/old/build/autoinstr/libotelc-preload.so CONFIGS="plain baseline none" bench/bench_preload_attrib.sh build/rel
 #
-# Configurations: plain; thread (a preload library that only starts a thread that sleeps: the cost of being
-# a multi-threaded process); spin (a preload library that, after each recv() that returned bytes, burns
-# SPIN_NS nanoseconds (default 500) of register-only arithmetic: no memory touched, no system call. It prices
-# plain user-space work on the machine at hand, so the 2 % target can be read as a budget in ns per request
-# here, and the shim's own cost compared with what its instructions alone would cost); off (the shim with OTELC_AUTOINSTR=off: interposers only); none (the shim with
-# OTEL_METRICS_EXPORTER=none: sniffing, recording thread, no export); full (the shim exporting every 5 s to
-# the tests' OTLP sink, when python3-protobuf is there); baseline (another build of the shim, BASELINE_SHIM=path,
-# as none: to compare two versions in the same rounds).
+# Configurations: plain; plain2 (a second plain instance: the instrument's own noise); thread (a preload
+# library that only starts a thread that sleeps: the cost of being a multi-threaded process); spin (a preload
+# library that, after each recv() that returned bytes, burns SPIN_NS nanoseconds (default 500) of register-only
+# arithmetic: no memory touched, no system call. It prices plain user-space work on the machine at hand, so the
+# 2 % target can be read as a budget in ns per request here, and the shim's own cost compared with what its
+# instructions alone would cost); off (the shim with OTELC_AUTOINSTR=off: interposers only); none (the shim
+# with OTEL_METRICS_EXPORTER=none: sniffing, recording thread, no export); full (the shim exporting every 5 s
+# to the tests' OTLP sink, when python3-protobuf is there); baseline (another build of the shim,
+# BASELINE_SHIM=path, as none: to compare two versions in the same rounds); and any NAME given in
+# ALT_SHIMS="NAME=path ...", the same for several builds at once (ablations). The first configuration is the
+# reference of the ratios. PIN=0 leaves placement to the scheduler.
 set -euo pipefail
 build=${1:-build/rel}
 shim=$(realpath "$build/autoinstr/libotelc-preload.so")
-rounds=${ROUNDS:-18}
-duration=${DURATION:-3}
-read -r -a configs <<<"${CONFIGS:-plain thread off none full}"
+slices=${SLICES:-30}
+slice=${SLICE:-1}
+read -r -a configs <<<"${CONFIGS:-plain plain2 thread off none full}"
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 src=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
@@ -68,11 +73,11 @@ gcc -O2 -shared -fPIC -o "$tmp/spin.so" "$tmp/spin.c" -ldl
 
 bench_start_sink
 endpoint=$sink_endpoint
-bench_nginx_site off
+bench_pinning
 
 config_env() { # the environment of one configuration, into the array E
   case $1 in
-    plain) E=(OTELC_BENCH=plain) ;;
+    plain | plain2) E=(OTELC_BENCH="$1") ;;
     thread) E=(LD_PRELOAD="$tmp/thread.so") ;;
     spin) E=(LD_PRELOAD="$tmp/spin.so" SPIN_NS="${SPIN_NS:-500}") ;;
     off) E=(LD_PRELOAD="$shim" OTELC_AUTOINSTR=off) ;;
@@ -81,46 +86,20 @@ config_env() { # the environment of one configuration, into the array E
     full)
       if [ -n "$endpoint" ]; then E=(LD_PRELOAD="$shim" OTEL_EXPORTER_OTLP_ENDPOINT="$endpoint" OTEL_METRIC_EXPORT_INTERVAL=5000)
       else E=(LD_PRELOAD="$shim" OTEL_METRICS_EXPORTER=none); fi ;;
-    *) echo "unknown configuration $1" >&2; exit 2 ;;
+    *)
+      local alt
+      for alt in ${ALT_SHIMS:-}; do
+        if [ "${alt%%=*}" = "$1" ]; then E=(LD_PRELOAD="${alt#*=}" OTEL_METRICS_EXPORTER=none); return; fi
+      done
+      echo "unknown configuration $1" >&2; exit 2 ;;
   esac
 }
 
-hz=$(getconf CLK_TCK)
-n=${#configs[@]}
-echo "nginx (one process), 100-byte file, wrk -t1 -c32 -d${duration}s keep-alive; $rounds rounds, order rotated"
-for r in $(seq 0 $((rounds - 1))); do
-  for i in $(seq 0 $((n - 1))); do
-    c=${configs[$(((i + r) % n))]}
-    config_env "$c"
-    env "${E[@]}" "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/logs/error.log" 2>/dev/null &
-    nginx_pid=$!
-    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
-    wrk -t1 -c32 -d1s "http://127.0.0.1:$port/index.html" >/dev/null # warm-up (and the shim's thread starts)
-    read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$nginx_pid/stat")
-    out=$(wrk -t1 -c32 -d"${duration}s" "http://127.0.0.1:$port/index.html")
-    read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$nginx_pid/stat")
-    kill -QUIT "$nginx_pid"; wait "$nginx_pid" 2>/dev/null || true; nginx_pid=""
-    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-    reqs=$(awk '/requests in/ {print $1}' <<<"$out")
-    awk -v r="$r" -v c="$c" -v rps="$rps" -v n="$reqs" -v hz="$hz" -v u=$((u1 - u0)) -v s=$((s1 - s0)) \
-      'BEGIN {k = 1e6 / hz / n; printf "%d %s %.0f %.3f %.3f\n", r, c, rps, u * k, s * k}' | tee -a "$tmp/rows"
-  done
+for c in "${configs[@]}"; do
+  config_env "$c"
+  bench_nginx_instance "$c" off "${E[@]}"
 done
-/usr/bin/python3 - "$tmp/rows" <<'PY'
-import collections, statistics as st, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-by, order = collections.defaultdict(dict), []
-for r, c, *v in rows:
-    by[int(r)][c] = tuple(map(float, v))
-    if c not in order: order.append(c)
-print("%-7s %9s %8s %8s %8s | %12s %9s %12s" % ("config", "req/s", "user", "sys", "CPU us", "vs plain", "slower in", "CPU added"))
-for c in order:
-    v = [by[r][c] for r in by if c in by[r]]
-    pairs = [(by[r][c], by[r]["plain"]) for r in by if c in by[r] and "plain" in by[r]]
-    ratio = st.median(a[0] / b[0] for a, b in pairs) - 1 if pairs else 0
-    slower = sum(1 for a, b in pairs if a[0] < b[0])
-    dcpu = st.median((a[1] + a[2]) - (b[1] + b[2]) for a, b in pairs) if pairs else 0
-    print("%-7s %9.0f %8.2f %8.2f %8.2f | %+11.2f%% %4d/%-4d %+9.2f us" % (c, st.median(x[0] for x in v),
-          st.median(x[1] for x in v), st.median(x[2] for x in v), st.median(x[1] + x[2] for x in v),
-          ratio * 100, slower, len(pairs), dcpu))
-PY
+echo "nginx (one process per configuration, ${pin_server[*]:-unpinned}), 100-byte file, wrk -t1 -c32 keep-alive" \
+  "(${pin_client[*]:-unpinned}); $slices rounds of ${slice}s per configuration, order rotated"
+bench_interleave "$slices" "$slice" "${configs[@]}"
+/usr/bin/python3 "$src/bench/slices_report.py" "$tmp/rows" "${configs[0]}"
