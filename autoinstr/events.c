@@ -1,4 +1,4 @@
-/* events.c — the bounded multi-producer ring of finished exchanges and the active-request counters (see
+/* events.c — the bounded multi-producer ring of finished exchanges and the HTTP/2 active-request counters (see
  * events.h). The ring is Dmitry Vyukov's bounded queue: each cell carries a sequence number that says whose
  * turn it is, producers claim a position with one compare-exchange, and the single consumer needs no atomic
  * read-modify-write at all. */
@@ -19,13 +19,14 @@ typedef struct ring_cell {
 
 #define RING_MASK (PRELOAD_RING_SIZE - 1)
 
-/* An active-requests counter and whether it was ever used, side by side: a request reads and writes both, and
- * on one cache line that is one miss, not two (hot.h). 32 bits: the whole table fits the hot data page. */
+/* An active-requests counter and whether it was ever used, side by side: an HTTP/2 stream reads and writes both,
+ * and on one cache line that is one miss, not two. HTTP/1 requests, the common case, count in their connection
+ * (sniffer.h) and only set `touched`, once per method and connection; so the table is off the hot data page. */
 typedef struct active_counter {
   _Atomic int32_t n;
   _Atomic bool touched;
 } active_counter;
-static active_counter g_active[SNIFF_METHOD_COUNT][2][PRELOAD_PORT_SLOTS] PRELOAD_HOT_DATA;
+static active_counter g_active[SNIFF_METHOD_COUNT][2][PRELOAD_PORT_SLOTS];
 static _Atomic(ring_cell *) g_cells PRELOAD_HOT_DATA;
 static _Atomic uint64_t g_enqueue PRELOAD_HOT_DATA; /* next position producers claim */
 static uint64_t g_dequeue;         /* next position the consumer reads (consumer only) */
@@ -80,8 +81,8 @@ PRELOAD_HOT bool events_push(const sniff_event *ev) {
   }
   cell->ev = *ev;
   atomic_store_explicit(&cell->seq, pos + 1, memory_order_release);
-  /* Half full: the consumer should not wait for its timer. Exactly at the half mark, so once per fill. */
-  if ((pos & (PRELOAD_RING_SIZE / 2 - 1)) == 0 && pos != 0) futex_wake_one();
+  /* Every quarter of the ring: the consumer should not wait for its timer (events.h, PRELOAD_RING_SIZE). */
+  if ((pos & (PRELOAD_RING_WAKE - 1)) == 0 && pos != 0) futex_wake_one();
   return true;
 }
 
@@ -119,11 +120,16 @@ int events_wait(int timeout_ms) {
 
 void events_wake(void) { futex_wake_one(); }
 
-PRELOAD_HOT void events_active_add(uint8_t method, uint8_t scheme, uint8_t port_slot, int delta) {
+void events_active_add(uint8_t method, uint8_t scheme, uint8_t port_slot, int delta) {
   if (method >= SNIFF_METHOD_COUNT || scheme > 1 || port_slot >= PRELOAD_PORT_SLOTS) return;
   active_counter *a = &g_active[method][scheme][port_slot];
   atomic_fetch_add_explicit(&a->n, delta, memory_order_relaxed);
   if (!atomic_load_explicit(&a->touched, memory_order_relaxed)) atomic_store_explicit(&a->touched, true, memory_order_relaxed);
+}
+
+void events_active_touch(uint8_t method, uint8_t scheme, uint8_t port_slot) {
+  if (method >= SNIFF_METHOD_COUNT || scheme > 1 || port_slot >= PRELOAD_PORT_SLOTS) return;
+  atomic_store_explicit(&g_active[method][scheme][port_slot].touched, true, memory_order_relaxed);
 }
 
 bool events_active_touched(uint8_t method, uint8_t scheme, uint8_t port_slot) {

@@ -134,10 +134,10 @@ uint16_t fdt_slot_port(uint8_t slot) {
 
 uint32_t fdt_conns_in_use(void) { return atomic_load_explicit(&g_in_use, memory_order_relaxed); }
 
-void fdt_for_each_live(void (*fn)(preload_conn *c)) {
+void fdt_for_each_live(void (*fn)(preload_conn *c, void *user), void *user) {
   uint32_t n = atomic_load(&g_next_fresh);
   for (uint32_t i = 0; i < n; i++) {
     preload_conn *c = slot_at(i);
-    if (c && atomic_load_explicit(&c->refs, memory_order_acquire) > 0) fn(c);
+    if (c && atomic_load_explicit(&c->refs, memory_order_acquire) > 0) fn(c, user);
   }
 }

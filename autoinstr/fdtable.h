@@ -100,8 +100,10 @@ static inline void fdt_listen_forget(int fd) { fdt_listen_set(fd, 0); }
 uint8_t fdt_port_slot(uint16_t port);
 uint16_t fdt_slot_port(uint8_t slot); /* 0 for slot 0 and for unused slots */
 
-/* Calls fn for every connection taken from the pool and not given back (at exit: finish what is open). */
-void fdt_for_each_live(void (*fn)(preload_conn *c));
+/* Calls fn(c, user) for every connection taken from the pool and not given back (at exit: finish what is
+ * open; at each collection: sum the open requests). Safe while other threads take and give back slots: a slot
+ * freed or taken during the walk may be seen either way. */
+void fdt_for_each_live(void (*fn)(preload_conn *c, void *user), void *user);
 
 /* Connections currently taken from the pool (for tests). */
 uint32_t fdt_conns_in_use(void);

@@ -23,7 +23,7 @@ typedef struct preload_hot {
   sniff_sink sink;                  /* the sink every watched connection reports to (metrics.c) */
   preload_vdso_clock_fn vdso_clock; /* the vDSO's clock_gettime, NULL: libc's (metrics.c) */
   /* &t_in_shim and &errno minus the thread pointer, measured by the constructor; 0 before (interpose.c) */
-  ptrdiff_t tls_guard, tls_errno;
+  int32_t tls_guard, tls_errno;
   _Atomic int state;                /* the recording thread: ST_IDLE, ST_STARTING... (metrics.c) */
   _Atomic bool enabled;             /* the shim works (false after OTELC_AUTOINSTR=off or a failure) */
   _Atomic bool cancel_possible;     /* interposers go through libc's wrappers from now on (interpose.c) */

@@ -140,8 +140,11 @@ static inline int *tls_errno(void) {
 
 PRELOAD_COLD static void tls_offsets_init(void) {
   if (!HAVE_THREAD_POINTER || !thread_pointer()) return;
-  preload_hot_line.tls_guard = (char *)&t_in_shim - thread_pointer();
-  preload_hot_line.tls_errno = (char *)&errno - thread_pointer();
+  ptrdiff_t guard = (char *)&t_in_shim - thread_pointer(), err = (char *)&errno - thread_pointer();
+  /* static TLS sits a few KiB from the thread pointer; anything else keeps the usual access */
+  if (guard != (int32_t)guard || err != (int32_t)err) return;
+  preload_hot_line.tls_guard = (int32_t)guard;
+  preload_hot_line.tls_errno = (int32_t)err;
 }
 
 #define RESOLVE(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
@@ -771,7 +774,8 @@ __attribute__((constructor)) static void preload_init(void) {
 
 /* ---- leaving ------------------------------------------------------------------------------------------- */
 
-static void finish_conn(preload_conn *c) {
+static void finish_conn(preload_conn *c, void *user) {
+  (void)user;
   if (!conn_begin(c)) return;
   sniff_close(&c->s, SNIFF_CLOCK); /* the kernel closes it in a moment; a close-delimited body ends here */
   conn_end(c);
@@ -783,7 +787,7 @@ PRELOAD_COLD static void exit_flush(int timeout_ms) {
   if (getpid() != g_pid || !atomic_load_explicit(&preload_hot_line.enabled, memory_order_relaxed)) return;
   if (!preload_metrics_running()) return;
   int e = ERRNO;
-  fdt_for_each_live(finish_conn);
+  fdt_for_each_live(finish_conn, NULL);
   preload_metrics_shutdown(timeout_ms);
   ERRNO = e;
 }

@@ -1,11 +1,11 @@
 /* metrics.c — the recording thread of the preload shim (see metrics.h).
  *
- * States: IDLE (no HTTP seen in this process) -> STARTING -> RUNNING, or FAILED. The first request line any
+ * States: IDLE (no HTTP seen in this process) -> STARTING -> RUNNING, or FAILED. The first exchange any
  * connection reports moves IDLE to STARTING exactly once (compare-exchange) and creates the thread with every
  * signal blocked, so the host's signals keep going to the host's threads. The thread builds the provider
  * (configuration from the constructor's environment snapshot), then drains the event ring every 20 ms while
- * requests flow (200 ms when idle), or at once when it is half full. Attribute sets are bound once per
- * distinct combination (a small cache of bound series), so steady-state recording hashes nothing. */
+ * requests flow (200 ms when idle), or at once when a quarter of it has been filled. Attribute sets are bound
+ * once per distinct combination (a small cache of bound series), so steady-state recording hashes nothing. */
 #define _GNU_SOURCE
 #include "autoinstr/metrics.h"
 
@@ -47,7 +47,7 @@ static _Atomic int g_thread_done;
 
 static otelc_meter_provider *g_mp;
 static otelc_exporter *g_exporter; /* the OTLP exporter the shim made (preload_exporter_create; owned by g_mp) */
-static otelc_instrument *g_duration, *g_req_size, *g_resp_size, *g_active;
+static otelc_instrument *g_duration, *g_req_size, *g_resp_size, *g_active, *g_dropped;
 
 /* ---- bound series per attribute combination ------------------------------------------------------- */
 
@@ -137,12 +137,27 @@ static size_t drain(void) {
 
 /* ---- active requests ------------------------------------------------------------------------------- */
 
+typedef int32_t open_table[SNIFF_METHOD_COUNT][2][PRELOAD_PORT_SLOTS];
+
+/* Adds one connection's open HTTP/1 requests (sniffer.h, sniff_conn.open) to the table. */
+static void add_open(preload_conn *c, void *user) {
+  open_table *t = user;
+  uint64_t w = sniff_open_word(&c->s);
+  uint8_t slot = sniff_open_port_slot(w);
+  if (slot >= PRELOAD_PORT_SLOTS) return;
+  for (int m = 0; m < SNIFF_METHOD_COUNT; m++) (*t)[m][sniff_open_scheme(w)][slot] += (int32_t)sniff_open_count(w, m);
+}
+
+/* HTTP/1 requests open on the live connections (a walk over the pool, once per collection: a read of one word
+ * per connection) plus the HTTP/2 streams' counters. */
 static void observe_active(otelc_observer *obs, void *user) {
+  open_table open = {{{0}}};
+  fdt_for_each_live(add_open, &open);
   for (int m = 0; m < SNIFF_METHOD_COUNT; m++)
     for (int s = 0; s < 2; s++)
       for (int p = 0; p < PRELOAD_PORT_SLOTS; p++) {
         if (!events_active_touched((uint8_t)m, (uint8_t)s, (uint8_t)p)) continue;
-        int64_t v = events_active_get((uint8_t)m, (uint8_t)s, (uint8_t)p);
+        int64_t v = events_active_get((uint8_t)m, (uint8_t)s, (uint8_t)p) + open[m][s][p];
         otelc_attr a[3];
         size_t n = 0;
         a[n++] = OTELC_ATTR_STR("http.request.method", sniff_method_name(m));
@@ -151,6 +166,10 @@ static void observe_active(otelc_observer *obs, void *user) {
         if (port) a[n++] = OTELC_ATTR_INT("server.port", port);
         otelc_observe_i64(obs, v, a, n);
       }
+}
+
+static void observe_dropped(otelc_observer *obs, void *user) {
+  otelc_observe_i64(obs, (int64_t)events_dropped(), NULL, 0);
 }
 
 /* ---- provider --------------------------------------------------------------------------------------- */
@@ -219,6 +238,10 @@ static int provider_setup(otelc_exporter *exporter, char *why, size_t why_len) {
   g_req_size = otelc_histogram(m, "http.server.request.body.size", &req);
   g_resp_size = otelc_histogram(m, "http.server.response.body.size", &resp);
   g_active = otelc_observable_updown_i64(m, "http.server.active_requests", &act, observe_active, NULL);
+  otelc_instrument_options drop = {
+      .description = "Finished HTTP exchanges the shim could not record: its event ring was full.",
+      .unit = "{exchange}"};
+  g_dropped = otelc_observable_counter_i64(m, "otelc.autoinstr.exchanges.dropped", &drop, observe_dropped, NULL);
   metrics_rpc_create(m);
   return 0;
 }
@@ -269,16 +292,25 @@ static void start_thread(void) {
 
 /* ---- the sink --------------------------------------------------------------------------------------- */
 
-PRELOAD_HOT static void sink_done(void *user, const sniff_event *ev) {
-  if (atomic_load_explicit(&preload_hot_line.state, memory_order_relaxed) == ST_RUNNING) events_push(ev);
+/* The first exchange of the process (or of a forked child) starts the recording thread, then is recorded. */
+PRELOAD_COLD static void sink_done_first(const sniff_event *ev) {
+  int expected = ST_IDLE;
+  if (atomic_compare_exchange_strong(&preload_hot_line.state, &expected, ST_STARTING)) start_thread();
+  if (atomic_load(&preload_hot_line.state) == ST_RUNNING) events_push(ev);
 }
 
-PRELOAD_HOT static void sink_active(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot, int delta) {
-  if (delta > 0 && atomic_load_explicit(&preload_hot_line.state, memory_order_relaxed) == ST_IDLE) {
-    int expected = ST_IDLE;
-    if (atomic_compare_exchange_strong(&preload_hot_line.state, &expected, ST_STARTING)) start_thread();
-  }
+PRELOAD_HOT static void sink_done(void *user, const sniff_event *ev) {
+  int state = atomic_load_explicit(&preload_hot_line.state, memory_order_relaxed);
+  if (__builtin_expect(state == ST_RUNNING, 1)) events_push(ev);
+  else if (state == ST_IDLE) sink_done_first(ev);
+}
+
+static void sink_active(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot, int delta) {
   events_active_add(method, scheme, port_slot, delta);
+}
+
+static void sink_method_seen(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot) {
+  events_active_touch(method, scheme, port_slot);
 }
 
 /* CLOCK_MONOTONIC through the vDSO (~20 ns): read twice per exchange, when its first request byte is read and
@@ -315,7 +347,8 @@ PRELOAD_HOT static int64_t sink_clock(void *user) {
 
 /* hot.h: the sink, the clock, the state and the on/off switch, on one cache line of the hot data page. */
 preload_hot preload_hot_line PRELOAD_HOT_DATA __attribute__((aligned(64))) = {
-    .sink = {.exchange_done = sink_done, .active = sink_active, .user = NULL, .clock = sink_clock}};
+    .sink = {.exchange_done = sink_done, .active = sink_active, .method_seen = sink_method_seen, .user = NULL,
+             .clock = sink_clock}};
 
 void preload_disable(const char *why) {
   bool was = atomic_exchange(&preload_hot_line.enabled, false);
@@ -339,7 +372,7 @@ void preload_metrics_after_fork_child(void) {
   atomic_store(&preload_hot_line.state, ST_IDLE);
   atomic_store(&g_stop, false);
   g_mp = NULL;
-  g_duration = g_req_size = g_resp_size = g_active = NULL;
+  g_duration = g_req_size = g_resp_size = g_active = g_dropped = NULL;
   memset(g_bind, 0, sizeof g_bind);
   events_reset();
 }

@@ -77,16 +77,29 @@ PRELOAD_HOT static int64_t now_of(sniff_conn *c) {
 
 /* ---- the request ring ------------------------------------------------------------------------------- */
 
-PRELOAD_HOT static sniff_req *slot(sniff_conn *c, uint64_t seq) { return &c->q[seq % SNIFF_MAX_PENDING]; }
+PRELOAD_HOT static sniff_req *slot(sniff_conn *c, uint32_t seq) { return &c->q[seq % SNIFF_MAX_PENDING]; }
+
+/* a comes before b, modulo 2^32 (sniffer.h: sequence numbers are never more than SNIFF_MAX_PENDING apart) */
+PRELOAD_HOT static inline bool seq_before(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
 
 /* The entry of the request being read, or NULL when there is none or it was already answered. */
 PRELOAD_HOT static sniff_req *reading(sniff_conn *c) {
-  if (!c->req_open || c->cur_req < c->resp_seq) return NULL;
+  if (!c->req_open || seq_before(c->cur_req, c->resp_seq)) return NULL;
   return slot(c, c->cur_req);
 }
 
-PRELOAD_HOT static void active(sniff_conn *c, sniff_req *r, int delta) {
-  if (c->sink && c->sink->active) c->sink->active(c->sink->user, r->method, c->scheme, c->port_slot, delta);
+/* r is counted in the connection's open requests (+1) or no longer (-1): c->open, sniffer.h. Only this thread
+ * writes the word, so a load and a store do; the first request of a method also tells the sink. */
+PRELOAD_HOT static void count_open(sniff_conn *c, const sniff_req *r, int delta) {
+  uint64_t w = atomic_load_explicit(&c->open, memory_order_relaxed);
+  uint64_t one = 1ull << (r->method * SNIFF_OPEN_COUNT_BITS);
+  uint64_t seen = 1ull << (SNIFF_OPEN_SEEN_SHIFT + r->method);
+  bool tell = delta > 0 && !(w & seen);
+  w = delta > 0 ? w + one : w - one;
+  w = (w & ((1ull << SNIFF_OPEN_SCHEME_SHIFT) - 1)) | seen | (uint64_t)c->scheme << SNIFF_OPEN_SCHEME_SHIFT |
+      (uint64_t)c->port_slot << SNIFF_OPEN_SLOT_SHIFT;
+  atomic_store_explicit(&c->open, w, memory_order_relaxed);
+  if (tell && c->sink && c->sink->method_seen) c->sink->method_seen(c->sink->user, r->method, c->scheme, c->port_slot);
 }
 
 /* Reports the oldest open entry and removes it from the ring. */
@@ -109,7 +122,7 @@ PRELOAD_HOT static void finish_front(sniff_conn *c, uint16_t status, uint64_t re
   c->resp_seq++;
   if (r->counted) {
     r->counted = false;
-    active(c, r, -1);
+    count_open(c, r, -1);
   }
   /* Nothing open: the ring starts again at slot 0, so that an unpipelined connection keeps using one slot
    * (sniffer.h, "Field order"). A request still being read keeps its number: it may have been answered early. */
@@ -120,11 +133,11 @@ PRELOAD_HOT static void finish_front(sniff_conn *c, uint16_t status, uint64_t re
 void sniff_stop_now(sniff_conn *c, sniff_stop why) {
   if (c->mode == SNIFF_MODE_OFF) return;
   if (c->mode == SNIFF_MODE_H2) { sniff_h2_stop(c, why); return; }
-  for (uint64_t s = c->resp_seq; s < c->req_seq; s++) {
+  for (uint32_t s = c->resp_seq; s != c->req_seq; s++) {
     sniff_req *r = slot(c, s);
     if (r->counted) {
       r->counted = false;
-      active(c, r, -1);
+      count_open(c, r, -1);
     }
   }
   c->resp_seq = c->req_seq;
@@ -162,13 +175,13 @@ PRELOAD_HOT static int on_req_line(sniff_conn *c, int method, const char *target
   if (!r) return 0;
   r->method = (uint8_t)method;
   r->version = (uint8_t)version;
-  if (c->routes && c->routes->n) r->route = (int16_t)preload_routes_match(c->routes, target, target_len);
+  if (c->has_routes) r->route = (int16_t)preload_routes_match(c->routes, target, target_len);
   if (method == SNIFF_CONNECT) {
     c->stop = SNIFF_STOP_CONNECT; /* a tunnel: nothing after this is HTTP */
     return -1;
   }
   r->counted = true;
-  active(c, r, +1);
+  count_open(c, r, +1);
   return 0;
 }
 
@@ -187,7 +200,7 @@ PRELOAD_HOT static void on_req_complete(sniff_conn *c) {
 
 /* A response begins. -1: nobody asked for it (c->stop says so). */
 PRELOAD_HOT static int on_resp_begin(sniff_conn *c) {
-  if (c->resp_seq >= c->req_seq) { /* a response nobody asked for: not a protocol we understand */
+  if (!seq_before(c->resp_seq, c->req_seq)) { /* a response nobody asked for: not a protocol we understand */
     c->stop = SNIFF_STOP_UNEXPECTED;
     return -1;
   }
@@ -294,7 +307,7 @@ PRELOAD_HOT static ssize_t fast_request(sniff_conn *c, const uint8_t *data, size
  * body, if any, is then counted through resp_left) or 0 when the wire parser must take over: interim (1xx)
  * responses, bodies delimited by the close, a response nobody asked for. */
 PRELOAD_HOT static size_t fast_response(sniff_conn *c, const uint8_t *data, size_t len) {
-  if (c->resp_seq >= c->req_seq) return 0; /* unasked: the wire parser's on_resp_begin stops the connection */
+  if (!seq_before(c->resp_seq, c->req_seq)) return 0; /* unasked: the wire parser's on_resp_begin stops the connection */
   h1scan_head h;
   if (!h1scan_response(data, len, &h) || h.status < 200) return 0;
   bool no_body = h.status == 204 || h.status == 304 || slot(c, c->resp_seq)->method == SNIFF_HEAD;
@@ -327,9 +340,14 @@ PRELOAD_HOT static uint64_t fast_resp_body(sniff_conn *c, uint64_t len) {
 
 void sniff_init(sniff_conn *c, const sniff_sink *sink, const preload_routes *routes, uint16_t port,
                 uint8_t port_slot) {
-  memset(c, 0, offsetof(sniff_conn, req_win));
+  /* Not the open word: another thread may be reading it (a slot used again); its counts are already 0. */
+  memset(c, 0, offsetof(sniff_conn, open));
+  memset((char *)c + offsetof(sniff_conn, open) + sizeof c->open, 0,
+         offsetof(sniff_conn, req_win) - offsetof(sniff_conn, open) - sizeof c->open);
+  atomic_store_explicit(&c->open, (uint64_t)port_slot << SNIFF_OPEN_SLOT_SHIFT, memory_order_relaxed);
   c->sink = sink;
   c->routes = routes;
+  c->has_routes = routes && routes->n;
   c->port = port;
   c->port_slot = port_slot;
   /* Generous limits: the sniffer keeps nothing but a line window, so a big head costs nothing, and a server
@@ -561,7 +579,7 @@ void sniff_close(sniff_conn *c, int64_t now_ns) {
   }
   sniff_shutdown_write(c, now_ns); /* sets c->now */
   bool resp_started = (wire_h1_in_message(&c->resp) || c->resp_left > 0) && c->status >= 200;
-  while (c->mode == SNIFF_MODE_HTTP1 && c->resp_seq < c->req_seq) {
+  while (c->mode == SNIFF_MODE_HTTP1 && seq_before(c->resp_seq, c->req_seq)) {
     sniff_req *r = slot(c, c->resp_seq);
     int error;
     if (!r->complete) error = c->peer_eof ? SNIFF_ERR_REQUEST_ABORTED : SNIFF_ERR_REQUEST_INCOMPLETE;

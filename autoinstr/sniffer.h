@@ -27,6 +27,7 @@
 #ifndef OTELC_AUTOINSTR_SNIFFER_H
 #define OTELC_AUTOINSTR_SNIFFER_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,11 +90,15 @@ _Static_assert(sizeof(sniff_event) == 40, "sniff_event must stay 40 bytes");
 /* Where the sniffer reports. All may be called from any thread that does I/O on a watched connection. */
 typedef struct sniff_sink {
   void (*exchange_done)(void *user, const sniff_event *ev);
-  /* A request started (+1, its method is known) or ended (-1, with or without an event). */
+  /* An HTTP/2 stream's request started (+1, its method is known) or ended (-1, with or without an event).
+   * HTTP/1 requests are counted in their connection instead (sniff_conn.open). */
   void (*active)(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot, int delta);
   void *user;
   /* Monotonic nanoseconds, read when a function was given SNIFF_CLOCK and a time is needed. NULL: 0. */
   int64_t (*clock)(void *user);
+  /* An HTTP/1 request of `method` began on a connection that had none of that method before: once per method
+   * per connection, so that the sink knows the series exists (its count lives in the connection). May be NULL. */
+  void (*method_seen)(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot);
 } sniff_sink;
 
 /* Pass as now_ns: "read the sink's clock if this call starts or ends an exchange". */
@@ -118,6 +123,26 @@ typedef enum sniff_stop {
   SNIFF_STOP_LOST,        /* the shim lost bytes (two threads at once on one connection) */
 } sniff_stop;
 
+/* sniff_conn.open, the connection's open HTTP/1 requests for http.server.active_requests: a 4-bit count per
+ * method (at most SNIFF_MAX_PENDING are open), a bit per method the sink was told of (method_seen), the scheme
+ * and the port slot they count under. The thread inside the connection's sniffer is its only writer and updates
+ * it with a plain load and store, on a line that every call touches anyway: no locked instruction and no shared
+ * line per request, where one global counter per series cost both (docs/performance.md). Another thread reads
+ * it with sniff_open_word and the accessors below. */
+#define SNIFF_OPEN_COUNT_BITS 4
+#define SNIFF_OPEN_SEEN_SHIFT 40
+#define SNIFF_OPEN_SCHEME_SHIFT 50
+#define SNIFF_OPEN_SLOT_SHIFT 56
+_Static_assert(SNIFF_METHOD_COUNT * SNIFF_OPEN_COUNT_BITS <= SNIFF_OPEN_SEEN_SHIFT, "a count per method");
+_Static_assert(SNIFF_OPEN_SEEN_SHIFT + SNIFF_METHOD_COUNT <= SNIFF_OPEN_SCHEME_SHIFT, "a seen bit per method");
+_Static_assert(SNIFF_MAX_PENDING < (1 << SNIFF_OPEN_COUNT_BITS), "a method's count fits its bits");
+
+static inline unsigned sniff_open_count(uint64_t word, int method) {
+  return (unsigned)(word >> (method * SNIFF_OPEN_COUNT_BITS)) & ((1u << SNIFF_OPEN_COUNT_BITS) - 1);
+}
+static inline uint8_t sniff_open_scheme(uint64_t word) { return (uint8_t)((word >> SNIFF_OPEN_SCHEME_SHIFT) & 1); }
+static inline uint8_t sniff_open_port_slot(uint64_t word) { return (uint8_t)(word >> SNIFF_OPEN_SLOT_SHIFT); }
+
 typedef struct sniff_req {
   int64_t t0;
   uint64_t body;
@@ -129,8 +154,8 @@ typedef struct sniff_req {
 
 /* Field order: what a whole-head exchange on the fast path reads and writes comes first, in the shim two cache
  * lines (preload_conn puts 8 bytes before it, fdtable.h): the flags, the sink, the time and the fast path's body
- * counters, then the sequence numbers with the first request slot — the request ring restarts at slot 0 each
- * time it empties, so a connection without pipelining only ever uses q[0]. The other slots, the wire parsers and
+ * counters, then the sequence numbers, the open-request word and the first request slot — the request ring
+ * restarts at slot 0 each time it empties, so a connection without pipelining only ever uses q[0]. The other slots, the wire parsers and
  * their line windows, touched only for pipelined requests and heads the fast path leaves to the parsers, last. */
 typedef struct sniff_conn {
   uint8_t mode;       /* sniff_mode */
@@ -147,6 +172,7 @@ typedef struct sniff_conn {
   /* wire_h1_in_message() of req and resp as of the last wire call on each, so the fast path can tell the
    * parser is idle without calling into the wire layer. */
   bool req_in_msg, resp_in_msg;
+  bool has_routes;    /* routes has templates: only then does a request read the table (a line further on) */
   uint16_t port;
   uint16_t status;
   const sniff_sink *sink;
@@ -154,11 +180,13 @@ typedef struct sniff_conn {
   /* Body bytes still to come in a Content-Length body the fast path is counting (its wire parser then sits
    * idle between messages). */
   uint64_t req_left, resp_left;
-  /* second line */
-  uint64_t req_seq;   /* sequence number of the next request to begin */
-  uint64_t resp_seq;  /* sequence number of the request the next final response answers */
-  uint64_t cur_req;   /* sequence number of the request being read (valid when req_open) */
+  /* second line. Sequence numbers are 32 bits and compared modulo 2^32 (at most SNIFF_MAX_PENDING apart); they
+   * start again at 0 whenever nothing is open. */
+  uint32_t req_seq;   /* sequence number of the next request to begin */
+  uint32_t resp_seq;  /* sequence number of the request the next final response answers */
+  uint32_t cur_req;   /* sequence number of the request being read (valid when req_open) */
   uint64_t resp_body;
+  _Atomic uint64_t open; /* open HTTP/1 requests, read by other threads (SNIFF_OPEN_*, above) */
   sniff_req q[SNIFF_MAX_PENDING];
   const preload_routes *routes;
   struct sniff_h2 *h2; /* SNIFF_MODE_H2: the HTTP/2 state (sniffer_h2.h), mapped while the mode lasts */
@@ -194,6 +222,11 @@ void sniff_shutdown_write(sniff_conn *c, int64_t now_ns);
 void sniff_close(sniff_conn *c, int64_t now_ns);
 /* Stops watching: open requests leave the active count without an event. */
 void sniff_stop_now(sniff_conn *c, sniff_stop why);
+
+/* c's open HTTP/1 requests (SNIFF_OPEN_*), as another thread may read them while c is in use. */
+static inline uint64_t sniff_open_word(const sniff_conn *c) {
+  return atomic_load_explicit(&((sniff_conn *)c)->open, memory_order_relaxed);
+}
 
 /* Turns the fast path (h1scan.h) off or on for c (on after sniff_init; change it before the first byte).
  * Results are the same either way for heads the wire parser accepts; for tests and the fuzzer, which check

@@ -83,7 +83,7 @@ static void feed(feeder *f, bool write, const uint8_t *p, size_t n, int64_t now)
 
 static void run(sniff_conn *c, const preload_routes *routes, bool bytewise, const uint8_t *data, size_t size,
                 fuzz_acc *acc) {
-  sniff_sink sink = {on_done, on_active, acc, NULL};
+  sniff_sink sink = {on_done, on_active, acc, NULL, NULL};
   sniff_rpc_methods_reset();
   sniff_init(c, &sink, routes, 443, 1);
   if (size == 0) return;

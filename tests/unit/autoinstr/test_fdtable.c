@@ -124,20 +124,19 @@ static void test_pool_threads(void) {
   CHECK_EQ(fdt_conns_in_use(), base);
 }
 
-static int g_live;
-static void count_live(preload_conn *c) { g_live++; }
+static void count_live(preload_conn *c, void *user) { (*(int *)user)++; }
 
 static void test_for_each_live(void) {
   preload_conn *a = fdt_conn_alloc(), *b = fdt_conn_alloc();
-  g_live = 0;
-  fdt_for_each_live(count_live);
-  CHECK(g_live >= 2);
-  int before = g_live;
+  int live = 0;
+  fdt_for_each_live(count_live, &live);
+  CHECK(live >= 2);
+  int before = live;
   atomic_store(&a->refs, 0);
   fdt_conn_free(a);
-  g_live = 0;
-  fdt_for_each_live(count_live);
-  CHECK_EQ(g_live, before - 1);
+  live = 0;
+  fdt_for_each_live(count_live, &live);
+  CHECK_EQ(live, before - 1);
   atomic_store(&b->refs, 0);
   fdt_conn_free(b);
 }

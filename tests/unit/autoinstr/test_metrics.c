@@ -114,8 +114,49 @@ static void test_exchanges_become_points(void) {
   CHECK(otelc_memory_exporter_resource_attr(g_exp, 0, "process.pid", buf, sizeof buf));
 }
 
+/* http.server.active_requests: the HTTP/1 requests open on the pool's live connections (each connection's
+ * word, read at collection time), per method, scheme and server.port; back to 0 when they end. */
+static void test_active_requests_from_connections(void) {
+  preload_conn *a = fdt_conn_alloc(), *b = fdt_conn_alloc();
+  CHECK(a && b);
+  sniff_init(&a->s, &preload_hot_line.sink, NULL, 8080, fdt_port_slot(8080));
+  sniff_init(&b->s, &preload_hot_line.sink, NULL, 9090, fdt_port_slot(9090));
+  const char *put = "PUT /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nab";
+  sniff_read(&a->s, (const uint8_t *)put, strlen(put), 0);
+  sniff_read(&b->s, (const uint8_t *)put, strlen(put), 0);
+  const char *two = "PUT /y HTTP/1.1\r\n\r\nPUT /z HTTP/1.1\r\n\r\n";
+  sniff_read(&b->s, (const uint8_t *)"cde", 3, 0);
+  sniff_read(&b->s, (const uint8_t *)two, strlen(two), 0);
+  CHECK_EQ(preload_metrics_flush_for_test(), 0);
+  otelc_attr put8080[] = {OTELC_ATTR_STR("http.request.method", "PUT"), OTELC_ATTR_STR("url.scheme", "http"),
+                          OTELC_ATTR_INT("server.port", 8080)};
+  otelc_attr put9090[] = {OTELC_ATTR_STR("http.request.method", "PUT"), OTELC_ATTR_STR("url.scheme", "http"),
+                          OTELC_ATTR_INT("server.port", 9090)};
+  otelc_point p;
+  CHECK(otelc_memory_exporter_find(g_exp, 0, "http.server.active_requests", put8080, 3, &p));
+  CHECK_EQ(p.as_int, 1);
+  CHECK(otelc_memory_exporter_find(g_exp, 0, "http.server.active_requests", put9090, 3, &p));
+  CHECK_EQ(p.as_int, 3);
+  sniff_close(&a->s, 10);
+  sniff_close(&b->s, 10);
+  preload_conn *conns[] = {a, b};
+  for (int i = 0; i < 2; i++) {
+    atomic_store(&conns[i]->refs, 0);
+    fdt_conn_free(conns[i]);
+  }
+  CHECK_EQ(preload_metrics_flush_for_test(), 0);
+  CHECK(otelc_memory_exporter_find(g_exp, 0, "http.server.active_requests", put8080, 3, &p));
+  CHECK_EQ(p.as_int, 0); /* still reported: the series was seen */
+  CHECK(otelc_memory_exporter_find(g_exp, 0, "http.server.active_requests", put9090, 3, &p));
+  CHECK_EQ(p.as_int, 0);
+  /* the shim's own health: nothing was lost */
+  CHECK(otelc_memory_exporter_find(g_exp, 0, "otelc.autoinstr.exchanges.dropped", NULL, 0, &p));
+  CHECK_EQ(p.as_int, 0);
+}
+
 int main(void) {
   RUN(test_config_snapshot);
   RUN(test_exchanges_become_points);
+  RUN(test_active_requests_from_connections);
   return test_finish();
 }

@@ -15,8 +15,10 @@
 typedef struct capture {
   sniff_event ev[MAX_EVENTS];
   int n;
-  int active;     /* current sum of the active deltas */
-  int active_max;
+  int active;     /* run_script: open requests after the last step (the connection's word) */
+  int active_max; /* run_script: the most open after any step */
+  int seen;       /* method_seen calls */
+  int h2_active;  /* active() calls: HTTP/2 streams only, never for HTTP/1 */
 } capture;
 
 static void cap_done(void *user, const sniff_event *ev) {
@@ -26,13 +28,20 @@ static void cap_done(void *user, const sniff_event *ev) {
 }
 
 static void cap_active(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot, int delta) {
-  capture *c = user;
-  c->active += delta;
-  if (c->active > c->active_max) c->active_max = c->active;
+  ((capture *)user)->h2_active++;
+}
+
+static void cap_seen(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot) { ((capture *)user)->seen++; }
+
+/* Open HTTP/1 requests of c, all methods (sniffer.h, sniff_conn.open). */
+static int open_total(const sniff_conn *c) {
+  int n = 0;
+  for (int m = 0; m < SNIFF_METHOD_COUNT; m++) n += (int)sniff_open_count(sniff_open_word(c), m);
+  return n;
 }
 
 static capture g_cap;
-static sniff_sink g_sink = {cap_done, cap_active, &g_cap, NULL};
+static sniff_sink g_sink = {cap_done, cap_active, &g_cap, NULL, cap_seen};
 static preload_routes g_routes;
 static bool g_fast = true; /* main() runs every scenario with and without the fast path */
 
@@ -62,7 +71,7 @@ static const char *k_ok = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
 static void test_get_200(void) {
   sniff_conn *c = conn_new();
   rd(c, k_get, 1000);
-  CHECK_EQ(g_cap.active, 1);
+  CHECK_EQ(open_total(c), 1);
   wr(c, k_ok, 4000);
   CHECK_EQ(g_cap.n, 1);
   sniff_event *e = &g_cap.ev[0];
@@ -77,7 +86,7 @@ static void test_get_200(void) {
   CHECK_EQ(e->duration_ns, 3000);
   CHECK_EQ(e->req_body, 0);
   CHECK_EQ(e->resp_body, 5);
-  CHECK_EQ(g_cap.active, 0);
+  CHECK_EQ(open_total(c), 0);
   CHECK(sniff_watching(c));
   sniff_close(c, 5000);
   CHECK_EQ(g_cap.n, 1);
@@ -110,7 +119,7 @@ static void test_404_and_keep_alive(void) {
   CHECK_EQ(g_cap.ev[1].route, 1);
   CHECK_EQ(g_cap.ev[1].resp_body, 5);
   CHECK_EQ(g_cap.ev[1].duration_ns, 50);
-  CHECK_EQ(g_cap.active, 0);
+  CHECK_EQ(open_total(c), 0);
   free(c);
 }
 
@@ -179,12 +188,79 @@ static void test_expect_100_continue(void) {
   free(c);
 }
 
+/* The connection's open-request word (sniffer.h): a count per method, the scheme and port slot, and the sink told
+ * once per method per connection; never the HTTP/2 active() callback. */
+static void test_open_word(void) {
+  sniff_conn *c = conn_new(); /* port slot 3 */
+  rd(c, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nPOST /c HTTP/1.1\r\nContent-Length: 0\r\n\r\nDELETE /d", 1);
+  uint64_t w = sniff_open_word(c);
+  CHECK_EQ(sniff_open_count(w, SNIFF_GET), 2);
+  CHECK_EQ(sniff_open_count(w, SNIFF_POST), 1);
+  CHECK_EQ(sniff_open_count(w, SNIFF_DELETE), 0); /* its request line is not complete yet */
+  CHECK_EQ(sniff_open_scheme(w), SNIFF_HTTP);
+  CHECK_EQ(sniff_open_port_slot(w), 3);
+  CHECK_EQ(g_cap.seen, 2); /* GET and POST, each once */
+  rd(c, " HTTP/1.1\r\n\r\n", 2);
+  CHECK_EQ(sniff_open_count(sniff_open_word(c), SNIFF_DELETE), 1);
+  CHECK_EQ(g_cap.seen, 3);
+  const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+  for (int i = 0; i < 4; i++) wr(c, ok, 3);
+  CHECK_EQ(g_cap.n, 4);
+  CHECK_EQ(open_total(c), 0);
+  rd(c, "GET /e HTTP/1.1\r\n\r\n", 4); /* GET again on this connection: the sink already knows */
+  CHECK_EQ(open_total(c), 1);
+  CHECK_EQ(g_cap.seen, 3);
+  sniff_close(c, 5); /* the open request ends with the connection */
+  CHECK_EQ(open_total(c), 0);
+  CHECK_EQ(sniff_open_port_slot(sniff_open_word(c)), 3);
+  CHECK_EQ(g_cap.h2_active, 0);
+  /* a slot used again starts from zero counts, whatever the word held */
+  sniff_init(c, &g_sink, NULL, 81, 5);
+  CHECK_EQ(open_total(c), 0);
+  CHECK_EQ(sniff_open_port_slot(sniff_open_word(c)), 5);
+  rd(c, "GET /f HTTP/1.1\r\n\r\n", 6);
+  CHECK_EQ(g_cap.seen, 4); /* a new connection: told again */
+  free(c);
+}
+
+/* Sequence numbers are 32 bits, compared modulo 2^32: pipelined requests across the wrap are answered in order. */
+static void test_sequence_wrap(void) {
+  sniff_conn *c = conn_new();
+  c->req_seq = c->resp_seq = UINT32_MAX - 1; /* as if 4 billion requests had been pipelined without a pause */
+  rd(c, "GET /a HTTP/1.1\r\n\r\nHEAD /b HTTP/1.1\r\n\r\nPOST /c HTTP/1.1\r\nContent-Length: 1\r\n\r\nx"
+        "PUT /d HTTP/1.1\r\nContent-Length: 0\r\n\r\n",
+     10);
+  CHECK_EQ(open_total(c), 4);
+  CHECK_EQ(c->req_seq, 2u); /* wrapped */
+  wr(c, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\na", 20);
+  wr(c, "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", 21);
+  wr(c, "HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n", 22);
+  wr(c, "HTTP/1.1 204 No Content\r\n\r\n", 23);
+  CHECK_EQ(g_cap.n, 4);
+  CHECK_EQ(g_cap.ev[0].method, SNIFF_GET);
+  CHECK_EQ(g_cap.ev[1].method, SNIFF_HEAD);
+  CHECK_EQ(g_cap.ev[2].method, SNIFF_POST);
+  CHECK_EQ(g_cap.ev[2].req_body, 1);
+  CHECK_EQ(g_cap.ev[3].method, SNIFF_PUT);
+  CHECK_EQ(g_cap.ev[3].status, 204);
+  CHECK_EQ(g_cap.ev[3].duration_ns, 13);
+  CHECK_EQ(open_total(c), 0);
+  CHECK(sniff_watching(c));
+  /* and a stop across the wrap releases every open request */
+  c->req_seq = c->resp_seq = UINT32_MAX;
+  rd(c, "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", 30);
+  CHECK_EQ(open_total(c), 2);
+  sniff_stop_now(c, SNIFF_STOP_NONE);
+  CHECK_EQ(open_total(c), 0);
+  free(c);
+}
+
 static void test_pipelined(void) {
   sniff_conn *c = conn_new();
   rd(c, "GET /a HTTP/1.1\r\nHost: a\r\n\r\nHEAD /b HTTP/1.1\r\nHost: a\r\n\r\nPOST /c HTTP/1.1\r\nHost: a\r\n"
         "Content-Length: 3\r\n\r\nxyz",
      100);
-  CHECK_EQ(g_cap.active, 3);
+  CHECK_EQ(open_total(c), 3);
   wr(c, "HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n"
         "HTTP/1.1 500 Oops\r\nContent-Length: 2\r\n\r\nzz",
      300);
@@ -197,8 +273,7 @@ static void test_pipelined(void) {
   CHECK_EQ(g_cap.ev[2].status, 500);
   CHECK_EQ(g_cap.ev[2].req_body, 3);
   CHECK_EQ(g_cap.ev[2].duration_ns, 200);
-  CHECK_EQ(g_cap.active, 0);
-  CHECK_EQ(g_cap.active_max, 3);
+  CHECK_EQ(open_total(c), 0);
   free(c);
 }
 
@@ -207,7 +282,7 @@ static void test_too_many_pipelined(void) {
   for (int i = 0; i < SNIFF_MAX_PENDING + 1; i++) rd(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", i);
   CHECK(!sniff_watching(c));
   CHECK_EQ(c->stop, SNIFF_STOP_UNEXPECTED);
-  CHECK_EQ(g_cap.active, 0);
+  CHECK_EQ(open_total(c), 0);
   CHECK_EQ(g_cap.n, 0);
   free(c);
 }
@@ -224,7 +299,7 @@ static void test_http10_close_delimited(void) {
   CHECK_EQ(g_cap.ev[0].resp_body, 9);
   CHECK_EQ(g_cap.ev[0].duration_ns, 9);
   CHECK_EQ(g_cap.ev[0].error, SNIFF_ERR_NONE);
-  CHECK_EQ(g_cap.active, 0);
+  CHECK_EQ(open_total(c), 0);
   free(c);
 }
 
@@ -252,7 +327,7 @@ static void test_upgrade_101(void) {
   rd(c, "\x81\x85garbage", 4);
   sniff_close(c, 5);
   CHECK_EQ(g_cap.n, 1);
-  CHECK_EQ(g_cap.active, 0);
+  CHECK_EQ(open_total(c), 0);
   free(c);
 }
 
@@ -278,7 +353,7 @@ static void test_connect_stops(void) {
   wr(c, "HTTP/1.1 200 Connection established\r\n\r\n", 1);
   sniff_close(c, 2);
   CHECK_EQ(g_cap.n, 0);
-  CHECK_EQ(g_cap.active, 0);
+  CHECK_EQ(open_total(c), 0);
   free(c);
 }
 
@@ -314,10 +389,10 @@ static void test_garbage_stops(void) {
   /* a malformed response to a good request: the open request leaves the active count without an event */
   c = conn_new();
   rd(c, k_get, 0);
-  CHECK_EQ(g_cap.active, 1);
+  CHECK_EQ(open_total(c), 1);
   wr(c, "HTTP/1.1 200 OK\r\nBad Header : x\r\n\r\n", 1);
   CHECK(!sniff_watching(c));
-  CHECK_EQ(g_cap.active, 0);
+  CHECK_EQ(open_total(c), 0);
   CHECK_EQ(g_cap.n, 0);
   free(c);
 }
@@ -335,7 +410,7 @@ static void test_peer_aborts_mid_request(void) {
   CHECK_EQ(g_cap.ev[0].req_body, 7);
   CHECK_EQ(g_cap.ev[0].route, 0);
   CHECK_EQ(g_cap.ev[0].duration_ns, 60);
-  CHECK_EQ(g_cap.active, 0);
+  CHECK_EQ(open_total(c), 0);
   CHECK_STR(sniff_error_name(SNIFF_ERR_REQUEST_ABORTED), "request_aborted");
   free(c);
   /* aborted inside the head */
@@ -416,7 +491,7 @@ static void test_early_response(void) {
   CHECK_EQ(g_cap.n, 2);
   CHECK_EQ(g_cap.ev[1].method, SNIFF_GET);
   CHECK_EQ(g_cap.ev[1].req_body, 0);
-  CHECK_EQ(g_cap.active, 0);
+  CHECK_EQ(open_total(c), 0);
   free(c);
 }
 
@@ -428,6 +503,8 @@ static void test_tls_plaintext(void) {
   sniff_write(c, (const uint8_t *)"\x16\x03\x03 server hello", 16, 1);
   CHECK(sniff_watching(c));
   sniff_read_tls(c, (const uint8_t *)k_get, strlen(k_get), 10);
+  CHECK_EQ(sniff_open_scheme(sniff_open_word(c)), SNIFF_HTTPS); /* counted as https */
+  CHECK_EQ(open_total(c), 1);
   sniff_read(c, (const uint8_t *)"\x17\x03\x03 ciphertext", 14, 11);
   sniff_write_tls(c, (const uint8_t *)k_ok, strlen(k_ok), 30);
   CHECK_EQ(g_cap.n, 1);
@@ -693,8 +770,10 @@ static capture run_script(const script *sc, bool fast, size_t cut) {
     case 'o': sniff_write_opaque(c, n ? n : 4960, t); break;
     default: sniff_peer_closed(c, t); break;
     }
+    if (open_total(c) > g_cap.active_max) g_cap.active_max = open_total(c);
   }
   sniff_close(c, t + 5);
+  g_cap.active = open_total(c);
   free(c);
   return g_cap;
 }
@@ -744,7 +823,7 @@ static void test_clock_read_twice_per_exchange(void) {
   for (int fast = 0; fast < 2; fast++) {
     memset(&g_cap, 0, sizeof g_cap);
     g_clock_reads = 0;
-    sniff_sink sink = {cap_done, cap_active, &g_cap, count_clock};
+    sniff_sink sink = {cap_done, cap_active, &g_cap, count_clock, cap_seen};
     sniff_conn *c = malloc(sizeof *c);
     sniff_init(c, &sink, NULL, 80, 0);
     sniff_set_fast_path(c, fast);
@@ -778,6 +857,8 @@ int main(void) {
     RUN(test_post_content_length_and_chunked);
     RUN(test_expect_100_continue);
     RUN(test_pipelined);
+    RUN(test_open_word);
+    RUN(test_sequence_wrap);
     RUN(test_too_many_pipelined);
     RUN(test_http10_close_delimited);
     RUN(test_shutdown_ends_close_delimited);

@@ -43,7 +43,7 @@ static void cap_active(void *user, uint8_t method, uint8_t scheme, uint8_t port_
   ((capture *)user)->active += delta;
 }
 
-static sniff_sink g_sink = {cap_done, cap_active, &g_cap, NULL};
+static sniff_sink g_sink = {cap_done, cap_active, &g_cap, NULL, NULL};
 static preload_routes g_routes;
 
 /* ---- a script: steps of reads and writes over one buffer ---- */
