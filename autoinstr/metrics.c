@@ -1,6 +1,6 @@
 /* metrics.c — the recording thread of the preload shim (see metrics.h).
  *
- * States: IDLE (no HTTP seen in this process) -> STARTING -> RUNNING, or FAILED. The first exchange any
+ * States: IDLE (no HTTP seen in this process) -> STARTING -> RUNNING, or FAILED. The first request any
  * connection reports moves IDLE to STARTING exactly once (compare-exchange) and creates the thread with every
  * signal blocked, so the host's signals keep going to the host's threads. The thread builds the provider
  * (configuration from the constructor's environment snapshot), then drains the event ring every 20 ms while
@@ -292,10 +292,19 @@ static void start_thread(void) {
 
 /* ---- the sink --------------------------------------------------------------------------------------- */
 
-/* The first exchange of the process (or of a forked child) starts the recording thread, then is recorded. */
-PRELOAD_COLD static void sink_done_first(const sniff_event *ev) {
+/* The first request of the process starts the recording thread (so that a first request that lasts, a long
+ * poll or a stream, is seen in http.server.active_requests while it lasts); exactly once (compare-exchange). */
+static void start_if_idle(void) {
   int expected = ST_IDLE;
-  if (atomic_compare_exchange_strong(&preload_hot_line.state, &expected, ST_STARTING)) start_thread();
+  if (atomic_load_explicit(&preload_hot_line.state, memory_order_relaxed) == ST_IDLE &&
+      atomic_compare_exchange_strong(&preload_hot_line.state, &expected, ST_STARTING))
+    start_thread();
+}
+
+/* An exchange finished while no thread runs: a forked child's first, on a connection whose requests its parent
+ * had already told the sink of (so method_seen did not start the thread). Start it, then record. */
+PRELOAD_COLD static void sink_done_first(const sniff_event *ev) {
+  start_if_idle();
   if (atomic_load(&preload_hot_line.state) == ST_RUNNING) events_push(ev);
 }
 
@@ -306,10 +315,13 @@ PRELOAD_HOT static void sink_done(void *user, const sniff_event *ev) {
 }
 
 static void sink_active(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot, int delta) {
+  if (delta > 0) start_if_idle();
   events_active_add(method, scheme, port_slot, delta);
 }
 
+/* Once per method per connection (sniffer.h), so it may start the thread too. */
 static void sink_method_seen(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot) {
+  start_if_idle();
   events_active_touch(method, scheme, port_slot);
 }
 
