@@ -13,12 +13,12 @@
  * be robust: every access is bounded by the buffer, nothing is kept, and whatever does not have the expected
  * shape falls back to the full parser, which stops watching the connection if it refuses the bytes.
  *
- * Cost: one SSE2 pass over the head makes a mask of the LFs of each 16-byte block; the lines are handed out
- * from the mask, and a line costs a CR check and a test of its first byte against two bitmaps held in the
- * code. Only lines whose first byte is that of content-length, transfer-encoding or upgrade have their name
- * compared, 8 bytes at a time. The code is kept small rather than wide (16-byte blocks, not 64): after each
- * system call it is fetched again, and a cache line of code costs more than the few instructions per block a
- * wider pass saves on heads of a few hundred bytes (docs/performance.md, "Cache lines").
+ * Cost: one SSE2 pass over the head makes a 64-bit mask of the LFs of each 64 bytes; the lines are handed
+ * out from the mask, and a line costs a CR check, an end-of-head check and a test of its first byte against a
+ * bitmap held in the code. Only lines whose first byte is that of content-length, transfer-encoding or upgrade
+ * have their name compared, 8 bytes at a time. 64-byte masks rather than 16: on nginx's 237-byte response
+ * head the walk costs ~40 % fewer instructions, and the extra code is two cache lines that measurably cost
+ * nothing (docs/performance.md, "Cache lines" and "Fewer instructions").
  *
  * Everything is static inline: included by sniffer.c (and its unit test) only. */
 #ifndef OTELC_AUTOINSTR_H1SCAN_H
@@ -65,6 +65,30 @@ static inline uint32_t h1scan_lf_mask16(const uint8_t *data, size_t len, size_t 
   for (unsigned i = 0; i < 16; i++) m |= (uint32_t)(data[w + i] == '\n') << i;
   return m >> (blk - w);
 #endif
+}
+
+/* LF bits of the 64 bytes at data[at] (bit i: data[at + i] == LF; none at or past len). len >= 16. Four
+ * 16-byte compares and one 64-bit mask: the walk below then hands out every LF of 64 bytes from one word. A
+ * last chunk that would run past the end is read as the buffer's last 64 bytes, shifted to match. */
+static inline __attribute__((always_inline)) uint64_t h1scan_lf_mask64(const uint8_t *data, size_t len, size_t at) {
+#if defined(__SSE2__)
+  if (__builtin_expect(len >= 64, 1)) {
+    size_t w = len - at >= 64 ? at : len - 64;
+    int lf = '\n';
+    __asm__("" : "+r"(lf)); /* the splat in a register, not a .rodata load (h1scan_lf_mask16) */
+    __m128i nl = _mm_set1_epi8((char)lf);
+    const __m128i *p = (const __m128i *)(data + w);
+    uint64_t m0 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(p), nl));
+    uint64_t m1 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(p + 1), nl));
+    uint64_t m2 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(p + 2), nl));
+    uint64_t m3 = (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(p + 3), nl));
+    return (m0 | m1 << 16 | m2 << 32 | m3 << 48) >> (at - w);
+  }
+#endif
+  uint64_t m = 0;
+  for (size_t blk = at; blk < len && blk < at + 64; blk += 16)
+    m |= (uint64_t)h1scan_lf_mask16(data, len, blk) << (blk - at);
+  return m;
 }
 
 static inline uint64_t h1scan_load8(const uint8_t *p) {
@@ -138,20 +162,21 @@ static inline int64_t h1scan_length_value(const uint8_t *v, const uint8_t *end) 
 /* First bytes of header lines that need a look (0: none, the common case). */
 enum { H1SCAN_FB_C = 1, H1SCAN_FB_T, H1SCAN_FB_U, H1SCAN_FB_FOLD };
 
-/* The class of a header line's first byte b. Computed from two constant bitmaps that live in the instruction
- * stream (bytes 0x40-0x7f: C T U c t u; bytes below 0x40: SP and HTAB), not looked up in a 256-byte table: the
- * table cost the request path two cache lines of data per request (hot.h, why lines count). */
+/* The class of a header line's first byte b. A 64-bit bitmap held in the code (a 256-byte table cost the
+ * request path two cache lines of data per request: hot.h, why lines count) is indexed by the low six bits of
+ * b | 0x20, which folds A-Z onto a-z and maps SP to itself and HTAB to ')': one OR, one shift and one test per
+ * line, the shift count masked to six bits for free by the CPU. The index keeps only six bits, so a few other
+ * bytes ('#', '4', '5' ...) share a bit with c, t, u, SP or ')'; the switch tells them apart exactly. */
 static inline int h1scan_first_byte_class(uint8_t b) {
-  const uint64_t letters = 1ull << ('C' - 64) | 1ull << ('T' - 64) | 1ull << ('U' - 64) | 1ull << ('c' - 64) |
-                           1ull << ('t' - 64) | 1ull << ('u' - 64);
-  const uint64_t folds = 1ull << ' ' | 1ull << '\t';
-  uint64_t m = b < 64 ? folds : b < 128 ? letters : 0;
-  if (__builtin_expect(!((m >> (b & 63)) & 1), 1)) return 0;
-  switch (b | 0x20) { /* OR 0x20 folds exactly A-Z onto a-z; SP stays SP, HTAB becomes ')' */
+  unsigned f = b | 0x20u;
+  const uint64_t candidates = 1ull << ('c' & 63) | 1ull << ('t' & 63) | 1ull << ('u' & 63) | 1ull << (' ' & 63) |
+                              1ull << (('\t' | 0x20) & 63);
+  if (__builtin_expect(!((candidates >> (f & 63)) & 1), 1)) return 0;
+  switch (f) {
   case 'c': return H1SCAN_FB_C;
   case 't': return H1SCAN_FB_T;
   case 'u': return H1SCAN_FB_U;
-  default: return H1SCAN_FB_FOLD;
+  default: return b == ' ' || b == '\t' ? H1SCAN_FB_FOLD : 0;
   }
 }
 
@@ -179,35 +204,38 @@ PRELOAD_HOT static inline bool h1scan_field(const uint8_t *p, const uint8_t *e, 
 }
 
 /* A simple head at the start of data (see the top comment): the start line, header lines, the empty line.
- * One pass of 16-byte blocks; the lines are handed out from each block's LF mask. Kept small on purpose: its
- * code is fetched anew after every system call, and a line of code fetched costs more than the few
- * instructions a wider block would save on heads of a few hundred bytes (hot.h; docs/performance.md). */
+ * One pass over 64-byte LF masks; the start line is read first, then each LF ends a header line, checked
+ * for its CR, for being the empty line, and for its first byte's class. Most lines cost those three tests. */
 static inline __attribute__((always_inline)) bool h1scan_head_of(const uint8_t *data, size_t len, bool request,
                                                                  h1scan_head *out) {
   *out = (h1scan_head){.content_length = -1};
   if (len < 16) return false; /* shorter than the shortest head, "M / HTTP/1.1\r\n\r\n" */
-  const uint8_t *line = NULL; /* start of the current header line; NULL while in the start line */
-  for (size_t blk = 0; blk < len; blk += 16) {
-    uint32_t mask = h1scan_lf_mask16(data, len, blk);
-    while (mask) {
-      const uint8_t *lf = data + blk + (unsigned)__builtin_ctz(mask);
-      mask &= mask - 1;
-      if (__builtin_expect(line == NULL, 0)) { /* the start line */
-        if (!(request ? h1scan_request_line(data, lf, out) : h1scan_status_line(data, lf, out))) return false;
-        line = lf + 1;
-        continue;
-      }
-      if (lf[-1] != '\r') return false; /* a bare LF (lf > line >= data + 1: lf[-1] is in the buffer) */
-      if (lf - 1 == line) {            /* the empty line: end of the head */
-        out->head_len = (size_t)(lf + 1 - data);
-        return true;
-      }
-      int fb = h1scan_first_byte_class(*line);
-      if (__builtin_expect(fb != 0, 0) && !h1scan_field(line, lf - 1, fb, request, out)) return false;
-      line = lf + 1;
-    }
+  size_t at = 0;
+  uint64_t mask = h1scan_lf_mask64(data, len, 0);
+  while (!mask) {
+    if ((at += 64) >= len) return false;
+    mask = h1scan_lf_mask64(data, len, at);
   }
-  return false; /* incomplete */
+  const uint8_t *lf = data + at + (unsigned)__builtin_ctzll(mask);
+  mask &= mask - 1;
+  if (!(request ? h1scan_request_line(data, lf, out) : h1scan_status_line(data, lf, out))) return false;
+  const uint8_t *line = lf + 1; /* start of the current header line */
+  for (;;) {
+    while (!mask) {
+      if ((at += 64) >= len) return false; /* incomplete */
+      mask = h1scan_lf_mask64(data, len, at);
+    }
+    lf = data + at + (unsigned)__builtin_ctzll(mask);
+    mask &= mask - 1;
+    if (lf[-1] != '\r') return false; /* a bare LF (lf > line >= data + 1: lf[-1] is in the buffer) */
+    if (lf - 1 == line) {             /* the empty line: end of the head */
+      out->head_len = (size_t)(lf + 1 - data);
+      return true;
+    }
+    int fb = h1scan_first_byte_class(*line);
+    if (__builtin_expect(fb != 0, 0) && !h1scan_field(line, lf - 1, fb, request, out)) return false;
+    line = lf + 1;
+  }
 }
 
 /* A simple request head at the start of data: "METHOD /target HTTP/1.x" CRLF, header lines, CRLF. The method

@@ -13,13 +13,15 @@
  *     shim). The sniffer allocates nothing, locks nothing and makes no system call (bar clock_gettime), so a
  *     signal handler doing I/O on a watched socket is safe.
  *   - Only sockets returned by accept()/accept4() on TCP or Unix stream listening sockets are watched.
- *   - The read and write calls are made as plain system calls, without libc's cancellation wrapper, as long as
- *     cancellation cannot be observed in this process (see "system calls" below): once the shim's thread
- *     exists the process is multi-threaded, and glibc then brackets every such call with two atomic updates
- *     of the thread's cancellation state, which a program that never cancels threads does not need. */
+ *   - The read and write calls, close and open, are made as plain system calls, without libc's cancellation
+ *     wrapper, as long as cancellation cannot be observed in this process (see "system calls" below): once
+ *     the shim's thread exists the process is multi-threaded, and glibc then brackets every such call with
+ *     two atomic updates of the thread's cancellation state, which a program that never cancels threads does
+ *     not need. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -76,6 +78,8 @@ static struct {
   void (*_Exit)(int) __attribute__((noreturn));
   int (*pthread_create)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
   int (*pthread_cancel)(pthread_t);
+  int (*open64)(const char *, int, ...);
+  int (*openat64)(int, const char *, int, ...);
 } real PRELOAD_HOT_DATA __attribute__((aligned(64)));
 
 typedef struct ssl_st SSL;
@@ -175,6 +179,8 @@ PRELOAD_COLD static void resolve_real(void) {
   RESOLVE(_Exit);
   RESOLVE(pthread_create);
   RESOLVE(pthread_cancel);
+  RESOLVE(open64);
+  RESOLVE(openat64);
 }
 
 /* OpenSSL's functions, looked up on first use: libssl may be loaded long after us, or never. */
@@ -246,7 +252,8 @@ static bool next_io_is_libc(void) {
   if (!dladdr((void *)gnu_get_libc_version, &libc) || !libc.dli_fbase) return false;
   void *fns[] = {(void *)real.read,  (void *)real.readv,  (void *)real.recv,   (void *)real.recvfrom,
                  (void *)real.recvmsg, (void *)real.write, (void *)real.writev, (void *)real.send,
-                 (void *)real.sendto, (void *)real.sendmsg};
+                 (void *)real.sendto, (void *)real.sendmsg, (void *)real.close, (void *)real.open64,
+                 (void *)real.openat64};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++)
     if (fns[i] && (!dladdr(fns[i], &other) || other.dli_fbase != libc.dli_fbase)) return false;
   return true;
@@ -574,8 +581,51 @@ PRELOAD_HOT_IO EXPORT int close(int fd) {
     forget_fd(fd); /* before the real close: afterwards the number may already belong to someone else */
     ERRNO = e;
   }
+  if (direct_syscalls()) return (int)SYS3(SYS_close, fd, 0, 0);
   return real.close ? real.close(fd) : (int)syscall(SYS_close, fd);
 }
+
+/* ---- opening files ---------------------------------------------------------------------------------------
+ *
+ * Not watched: interposed only for the cancellation wrapper ("system calls" above). nginx opens and closes
+ * the file it serves on every request; once the shim's thread exists, glibc's open64() and close() would each
+ * add two atomic updates of the thread's cancellation state to that request, a cost the shim's thread alone
+ * causes. So, like the read and write calls, they make the system call themselves while cancellation cannot
+ * be observed: what glibc's open64() does on a 64-bit target (openat from AT_FDCWD, the mode read only when
+ * the flags need one), with the same result and errno. */
+
+#define OPEN_NEEDS_MODE(flags) (((flags) & O_CREAT) != 0 || ((flags) & O_TMPFILE) == O_TMPFILE)
+
+static int open_mode(int flags, va_list ap) { return OPEN_NEEDS_MODE(flags) ? va_arg(ap, int) : 0; }
+
+PRELOAD_HOT_IO static inline __attribute__((always_inline)) int open_at(int dirfd, const char *path, int flags, int mode) {
+  if (direct_syscalls()) return (int)SYS4(SYS_openat, dirfd, path, flags, mode);
+  if (dirfd == AT_FDCWD && real.open64) return real.open64(path, flags, mode);
+  if (real.openat64) return real.openat64(dirfd, path, flags, mode);
+  return (int)syscall(SYS_openat, dirfd, path, flags, mode);
+}
+
+PRELOAD_HOT_IO EXPORT int open64(const char *path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  int mode = open_mode(flags, ap);
+  va_end(ap);
+  return open_at(AT_FDCWD, path, flags, mode);
+}
+
+PRELOAD_HOT_IO EXPORT int openat64(int dirfd, const char *path, int flags, ...) {
+  va_list ap;
+  va_start(ap, flags);
+  int mode = open_mode(flags, ap);
+  va_end(ap);
+  return open_at(dirfd, path, flags, mode);
+}
+
+/* On 64-bit targets open and openat are open64 and openat64 (one function, two names, in glibc too). */
+#if defined(__LP64__)
+EXPORT int open(const char *path, int flags, ...) __attribute__((alias("open64")));
+EXPORT int openat(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat64")));
+#endif
 
 EXPORT int shutdown(int fd, int how) {
   int r = real.shutdown ? real.shutdown(fd, how) : (int)syscall(SYS_shutdown, fd, how);

@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 extra=$(readelf -d "$shim" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}' |
         grep -vE '^(libc\.so|libm\.so|libasan\.so|libubsan\.so|ld-linux)' || true)
 [ -z "$extra" ] || fail "the shim depends on: $extra"
-exported=$(nm -D --defined-only "$shim" | awk '{print $3}' | grep -vE '^(accept4?|read|readv|recv|recvfrom|recvmsg|write|writev|send|sendto|sendmsg|sendfile(64)?|close|shutdown|dup[23]?|fork|syscall|_exit|_Exit|pthread_(create|cancel)|SSL_(read|write)(_ex)?)$' || true)
+exported=$(nm -D --defined-only "$shim" | awk '{print $3}' | grep -vE '^(accept4?|read|readv|recv|recvfrom|recvmsg|write|writev|send|sendto|sendmsg|sendfile(64)?|close|open(at)?(64)?|shutdown|dup[23]?|fork|syscall|_exit|_Exit|pthread_(create|cancel)|SSL_(read|write)(_ex)?)$' || true)
 [ -z "$exported" ] || fail "the shim exports more than its interposers: $exported"
 # Its wire layer is otelc_wire_lite: no OpenSSL, nghttp2, zlib, c-ares or json-c symbol is even referenced.
 foreign=$(nm -D --undefined-only "$shim" | awk '{print $2}' |
@@ -53,6 +53,35 @@ a.detach()
 print(all(r), len(r))')
 [ "$res" = "True 5" ] || fail "errno/return values: $res"
 ok "errno and return values are preserved (EBADF, EAGAIN, EOF, double close)"
+
+# open/openat are interposed only to skip libc's cancellation wrapper (interpose.c, "opening files"): the
+# mode reaches the kernel when the flags need one (O_CREAT, O_TMPFILE), relative paths follow the dirfd, and
+# errors come back as libc gives them.
+mkdir -p "$tmp/open"
+res=$(env "${shim_env[@]}" $PY - "$tmp/open" <<'PYEOF'
+import errno, os, stat, sys
+d, r = sys.argv[1], []
+os.umask(0o022)
+mode = lambda p: stat.S_IMODE(os.stat(p).st_mode)
+fd = os.open(d + "/a", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o640); os.write(fd, b"x"); os.close(fd)
+r.append(mode(d + "/a") == 0o640)
+try: os.open(d + "/a", os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+except OSError as e: r.append(e.errno == errno.EEXIST)
+try: os.open(d + "/missing", os.O_RDONLY)
+except OSError as e: r.append(e.errno == errno.ENOENT)
+dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+fd = os.open("b", os.O_CREAT | os.O_WRONLY, 0o604, dir_fd=dfd); os.close(fd)
+r.append(mode(d + "/b") == 0o604)
+fd = os.open("a", os.O_RDONLY, dir_fd=dfd); r.append(os.read(fd, 10) == b"x"); os.close(fd)
+fd = os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o600); r.append(stat.S_IMODE(os.fstat(fd).st_mode) == 0o600)
+os.close(fd)
+try: os.close(fd)
+except OSError as e: r.append(e.errno == errno.EBADF)
+print(all(r), len(r))
+PYEOF
+)
+[ "$res" = "True 7" ] || fail "open/openat/close through the shim: $res"
+ok "open and openat pass the mode, follow the dirfd and keep libc's errors"
 
 # Another preload library after the shim (a tracer, a fault injector) still sees every call: the shim never
 # skips the next definition of recv/read with a direct system call when that definition is not libc's.

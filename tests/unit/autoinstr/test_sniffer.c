@@ -667,6 +667,14 @@ static void test_scanner_every_prefix(void) {
       "POST /a/very/long/path/that/is/longer/than/sixteen/bytes?q=1 HTTP/1.0\r\nContent-Length: 12345\r\n\r\n",
       "HTTP/1.1 200\r\n\r\n",
       "HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Type: text/html\r\nContent-Length: 100\r\n\r\n",
+      /* nginx's own, 237 bytes: LFs in four 64-byte masks */
+      "HTTP/1.1 200 OK\r\nServer: nginx/1.22.1\r\nDate: Mon, 23 Nov 2026 01:45:59 GMT\r\nContent-Type: text/html\r\n"
+      "Content-Length: 100\r\nLast-Modified: Mon, 23 Nov 2026 01:45:58 GMT\r\nConnection: keep-alive\r\n"
+      "ETag: \"6b039ad6-64\"\r\nAccept-Ranges: bytes\r\n\r\n",
+      /* a start line longer than 64 bytes, and a header line across a 64-byte boundary */
+      "GET /a/path/that/is/longer/than/sixty/four/bytes/all/by/itself/on/the/request/line HTTP/1.1\r\n"
+      "Host: 127.0.0.1\r\nX-Long: 0123456789012345678901234567890123456789012345678901234567890123456789\r\n"
+      "#x: 1\r\n4: 2\r\ncontent-length: 7\r\n\r\n",
   };
   for (size_t i = 0; i < sizeof heads / sizeof *heads; i++) {
     size_t n = strlen(heads[i]);
