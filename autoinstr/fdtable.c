@@ -9,7 +9,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-_Atomic uintptr_t preload_fd_slot[PRELOAD_MAX_FD];
+_Atomic uintptr_t preload_fd_low[PRELOAD_LOW_FDS] PRELOAD_HOT_DATA;
+_Atomic uintptr_t preload_fd_high[PRELOAD_MAX_FD - PRELOAD_LOW_FDS];
 _Static_assert(sizeof(uintptr_t) >= 8, "a listening-socket word holds 32 bits of info above the tag bit");
 
 static _Atomic(preload_conn *) g_chunks[PRELOAD_POOL_CHUNKS];
@@ -86,29 +87,29 @@ void fdt_conn_free(preload_conn *c) {
 static preload_conn *conn_of(uintptr_t v) { return (v & 1) ? NULL : (preload_conn *)v; }
 
 preload_conn *fdt_set(int fd, preload_conn *c) {
-  return conn_of(atomic_exchange_explicit(&preload_fd_slot[fd], (uintptr_t)c, memory_order_acq_rel));
+  return conn_of(atomic_exchange_explicit(fdt_word((unsigned)fd), (uintptr_t)c, memory_order_acq_rel));
 }
 
 preload_conn *fdt_take(int fd) {
   if ((unsigned)fd >= PRELOAD_MAX_FD) return NULL;
-  if (!atomic_load_explicit(&preload_fd_slot[fd], memory_order_relaxed)) return NULL;
-  return conn_of(atomic_exchange_explicit(&preload_fd_slot[fd], 0, memory_order_acq_rel));
+  if (!atomic_load_explicit(fdt_word((unsigned)fd), memory_order_relaxed)) return NULL;
+  return conn_of(atomic_exchange_explicit(fdt_word((unsigned)fd), 0, memory_order_acq_rel));
 }
 
 uint32_t fdt_listen_get(int fd) {
   if ((unsigned)fd >= PRELOAD_MAX_FD) return 0;
-  uintptr_t v = atomic_load_explicit(&preload_fd_slot[fd], memory_order_relaxed);
+  uintptr_t v = atomic_load_explicit(fdt_word((unsigned)fd), memory_order_relaxed);
   return (v & 1) ? (uint32_t)(v >> 1) : 0;
 }
 
 void fdt_listen_set(int fd, uint32_t info) {
   if ((unsigned)fd >= PRELOAD_MAX_FD) return;
-  uintptr_t v = atomic_load_explicit(&preload_fd_slot[fd], memory_order_relaxed);
+  uintptr_t v = atomic_load_explicit(fdt_word((unsigned)fd), memory_order_relaxed);
   for (;;) {
     if (v != 0 && !(v & 1)) return; /* a connection lives on this fd: it is not a listening socket */
     uintptr_t want = info ? ((uintptr_t)info << 1) | 1 : 0;
     if (v == want) return;
-    if (atomic_compare_exchange_weak_explicit(&preload_fd_slot[fd], &v, want, memory_order_relaxed,
+    if (atomic_compare_exchange_weak_explicit(fdt_word((unsigned)fd), &v, want, memory_order_relaxed,
                                               memory_order_relaxed))
       return;
   }

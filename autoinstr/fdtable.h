@@ -41,19 +41,29 @@ typedef struct __attribute__((aligned(64))) preload_conn {
   uint32_t index;         /* this slot's index in the pool */
 } preload_conn;
 
-/* fd -> connection pointer, or (listening-socket info << 1) | 1, or 0. */
-extern _Atomic uintptr_t preload_fd_slot[PRELOAD_MAX_FD];
+/* fd -> connection pointer, or (listening-socket info << 1) | 1, or 0. The words of the first
+ * PRELOAD_LOW_FDS fds sit on the hot data page (layout.h), beside the words every interposed call reads
+ * anyway, so that a server with few connections (most of them) looks up its fds without touching one more
+ * page per call; the others are in a table of their own. */
+#define PRELOAD_LOW_FDS 384 /* 3 KiB: with the other hot globals still one page (autoinstr_layout.sh checks) */
+extern _Atomic uintptr_t preload_fd_low[PRELOAD_LOW_FDS];
+extern _Atomic uintptr_t preload_fd_high[PRELOAD_MAX_FD - PRELOAD_LOW_FDS];
+
+/* fd's word; fd < PRELOAD_MAX_FD. */
+static inline _Atomic uintptr_t *fdt_word(unsigned fd) {
+  return fd < PRELOAD_LOW_FDS ? &preload_fd_low[fd] : &preload_fd_high[fd - PRELOAD_LOW_FDS];
+}
 
 /* The connection watched on fd, or NULL. */
 static inline preload_conn *fdt_get(int fd) {
   if ((unsigned)fd >= PRELOAD_MAX_FD) return 0;
-  uintptr_t v = atomic_load_explicit(&preload_fd_slot[fd], memory_order_acquire);
+  uintptr_t v = atomic_load_explicit(fdt_word((unsigned)fd), memory_order_acquire);
   return (v & 1) ? NULL : (preload_conn *)v;
 }
 
 /* Does the table hold anything for fd (a connection or listening-socket info)? close() asks. */
 static inline bool fdt_known(int fd) {
-  return (unsigned)fd < PRELOAD_MAX_FD && atomic_load_explicit(&preload_fd_slot[fd], memory_order_relaxed) != 0;
+  return (unsigned)fd < PRELOAD_MAX_FD && atomic_load_explicit(fdt_word((unsigned)fd), memory_order_relaxed) != 0;
 }
 
 /* Takes a slot from the pool (refs = 1, sniffer state uninitialised). NULL when the pool is exhausted or
