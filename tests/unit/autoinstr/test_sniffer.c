@@ -627,6 +627,7 @@ static void test_scanner_leaves_the_rest_to_the_parser(void) {
       " / HTTP/1.1\r\n\r\n",
       "GET /HTTP/1.1\r\n\r\n",
       "\r\nGET / HTTP/1.1\r\n\r\n",
+      "\rHEAD / HTTP/1.1\r\nHost: a\r\n\r\n",                          /* a leading CR (found by the fuzzer) */
       "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
       "",
   };
