@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "autoinstr/layout.h"
@@ -21,13 +22,16 @@ typedef int (*preload_vdso_clock_fn)(clockid_t, struct timespec *);
 
 typedef struct preload_hot {
   sniff_sink sink;                  /* the sink every watched connection reports to (metrics.c) */
-  preload_vdso_clock_fn vdso_clock; /* the vDSO's clock_gettime, NULL: libc's (metrics.c) */
+  preload_vdso_clock_fn vdso_clock; /* the vDSO's clock_gettime, NULL: libc's (clock.c) */
   /* &t_in_shim and &errno minus the thread pointer, measured by the constructor; 0 before (interpose.c) */
   int32_t tls_guard, tls_errno;
   _Atomic int state;                /* the recording thread: ST_IDLE, ST_STARTING... (metrics.c) */
   _Atomic bool enabled;             /* the shim works (false after OTELC_AUTOINSTR=off or a failure) */
   _Atomic bool cancel_possible;     /* interposers go through libc's wrappers from now on (interpose.c) */
+  _Atomic uint8_t clock_kind;       /* PRELOAD_CLOCK_*: what the sink's timestamps are (clock.h) */
 } preload_hot;
+
+enum { PRELOAD_CLOCK_UNDECIDED = 0, PRELOAD_CLOCK_MONOTONIC, PRELOAD_CLOCK_TSC };
 
 _Static_assert(sizeof(preload_hot) <= 64, "preload_hot must stay one cache line");
 

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/single_threaded.h>
 #include <sys/socket.h>
@@ -39,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "autoinstr/clock.h"
 #include "autoinstr/config.h"
 #include "autoinstr/fdtable.h"
 #include "autoinstr/metrics.h"
@@ -80,6 +82,7 @@ static struct {
   int (*pthread_cancel)(pthread_t);
   int (*open64)(const char *, int, ...);
   int (*openat64)(int, const char *, int, ...);
+  int (*prctl)(int, ...);
 } real PRELOAD_HOT_DATA __attribute__((aligned(64)));
 
 typedef struct ssl_st SSL;
@@ -181,6 +184,7 @@ PRELOAD_COLD static void resolve_real(void) {
   RESOLVE(pthread_cancel);
   RESOLVE(open64);
   RESOLVE(openat64);
+  RESOLVE(prctl);
 }
 
 /* OpenSSL's functions, looked up on first use: libssl may be loaded long after us, or never. */
@@ -688,8 +692,23 @@ PRELOAD_HOT_IO_RARE EXPORT long syscall(long number, ...) {
     forget_fd((int)a1);
     ERRNO = e;
   }
+  if (UNLIKELY(number == SYS_prctl) && a1 == PR_SET_TSC && a2 != PR_TSC_ENABLE) preload_clock_forbid_tsc();
   if (UNLIKELY(!real.syscall)) real.syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
   return real.syscall(number, a1, a2, a3, a4, a5, a6);
+}
+
+/* prctl() itself: PR_SET_TSC can forbid this thread the time-stamp counter, which the shim's clock may read
+ * (clock.h); the process's clock becomes CLOCK_MONOTONIC before the call takes effect. Four arguments are
+ * forwarded whatever the caller passed, as glibc's own prctl() reads them. */
+PRELOAD_COLD EXPORT int prctl(int option, ...) {
+  va_list ap;
+  va_start(ap, option);
+  unsigned long a2 = va_arg(ap, unsigned long), a3 = va_arg(ap, unsigned long);
+  unsigned long a4 = va_arg(ap, unsigned long), a5 = va_arg(ap, unsigned long);
+  va_end(ap);
+  if (option == PR_SET_TSC && a2 != PR_TSC_ENABLE) preload_clock_forbid_tsc();
+  if (UNLIKELY(!real.prctl)) RESOLVE(prctl);
+  return real.prctl(option, a2, a3, a4, a5);
 }
 
 /* ---- fork --------------------------------------------------------------------------------------------- */

@@ -27,6 +27,7 @@
 #include "autoinstr/exporter.h"
 #include "autoinstr/fdtable.h"
 #include "autoinstr/bind_cache.h"
+#include "autoinstr/clock.h"
 #include "autoinstr/metrics_rpc.h"
 #include "otelc/exporter.h"
 #include "otelc/otelc.h"
@@ -89,7 +90,7 @@ static size_t event_attrs(const sniff_event *ev, otelc_attr *a, char *status_tex
 
 static void record(const sniff_event *ev) {
   if (ev->rpc_status) metrics_rpc_record(ev); /* a gRPC call: rpc.server.call.duration too (metrics_rpc.h) */
-  double seconds = (double)ev->duration_ns / 1e9;
+  double seconds = preload_clock_seconds(ev->duration);
   uint64_t key = event_key(ev);
   bool fresh;
   bind_entry *slot = bind_cache_slot(g_bind, sizeof g_bind[0], BIND_SLOTS, key, &fresh);
@@ -116,11 +117,13 @@ static void record(const sniff_event *ev) {
   otelc_record_i64(g_resp_size, (int64_t)ev->resp_body, a, n);
 }
 
-/* Records every queued event; returns how many. */
-static size_t drain(void) {
+/* Records every queued event; returns how many. The clock's rate is measured again first, when there is
+ * something to record (clock.h; may_sleep: on the recording thread). */
+static size_t drain(int may_sleep) {
   sniff_event evs[256];
   size_t n, total = 0;
   while ((n = events_pop(evs, 256)) > 0) {
+    if (total == 0) preload_clock_calibrate(may_sleep);
     for (size_t i = 0; i < n; i++) record(&evs[i]);
     total += n;
   }
@@ -258,8 +261,8 @@ static void *recording_thread(void *arg) {
     atomic_store(&g_thread_done, 1);
     return NULL;
   }
-  while (!atomic_load(&g_stop)) events_wait(drain() ? DRAIN_BUSY_MS : DRAIN_IDLE_MS);
-  drain();
+  while (!atomic_load(&g_stop)) events_wait(drain(1) ? DRAIN_BUSY_MS : DRAIN_IDLE_MS);
+  drain(1);
   otelc_meter_provider_shutdown(g_mp, shutdown_timeout_ms);
   atomic_store(&g_thread_done, 1);
   return NULL;
@@ -325,42 +328,10 @@ static void sink_method_seen(void *user, uint8_t method, uint8_t scheme, uint8_t
   events_active_touch(method, scheme, port_slot);
 }
 
-/* CLOCK_MONOTONIC through the vDSO (~20 ns): read twice per exchange, when its first request byte is read and
- * when its last response byte is written. CLOCK_MONOTONIC_COARSE would be cheaper but ticks every 4 ms
- * (HZ=250), coarser than the first duration bucket (5 ms).
- *
- * The vDSO's function is called directly when it can be found: libc's clock_gettime touches three pages the
- * request path otherwise does not (the PLT stub, its own code, and ld.so's data, where it keeps the vDSO
- * pointer), which costs more than the call on a VM with page-table isolation (docs/performance.md). */
-
-void preload_clock_init(void) {
-#if defined(__x86_64__)
-  static const char name[] = "__vdso_clock_gettime";
-#elif defined(__aarch64__)
-  static const char name[] = "__kernel_clock_gettime";
-#else
-  static const char name[] = "";
-#endif
-  void *vdso = name[0] ? dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD) : NULL;
-  if (!vdso) return; /* no vDSO (valgrind, some sandboxes): libc's clock_gettime */
-  preload_vdso_clock_fn fn = (preload_vdso_clock_fn)dlsym(vdso, name);
-  struct timespec ts;
-  if (fn && fn(CLOCK_MONOTONIC, &ts) == 0) preload_hot_line.vdso_clock = fn;
-  dlclose(vdso);
-}
-
-PRELOAD_HOT static int64_t sink_clock(void *user) {
-  (void)user;
-  struct timespec ts;
-  if (__builtin_expect(preload_hot_line.vdso_clock == NULL, 0) || preload_hot_line.vdso_clock(CLOCK_MONOTONIC, &ts) != 0)
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
 /* hot.h: the sink, the clock, the state and the on/off switch, on one cache line of the hot data page. */
 preload_hot preload_hot_line PRELOAD_HOT_DATA __attribute__((aligned(64))) = {
     .sink = {.exchange_done = sink_done, .active = sink_active, .method_seen = sink_method_seen, .user = NULL,
-             .clock = sink_clock}};
+             .clock = preload_clock_now}};
 
 void preload_disable(const char *why) {
   bool was = atomic_exchange(&preload_hot_line.enabled, false);
@@ -421,6 +392,6 @@ int preload_metrics_start_for_test(otelc_exporter *exporter) {
 
 int preload_metrics_flush_for_test(void) {
   if (!g_mp) return OTELC_E_STATE;
-  drain();
+  drain(0);
   return otelc_meter_provider_force_flush(g_mp, 5000);
 }

@@ -27,8 +27,6 @@
 /* The sink every watched connection reports to is preload_hot_line.sink (hot.h): on the one cache line of
  * globals every watched call reads. */
 
-/* Finds the vDSO's clock_gettime so the sink reads the clock without going through libc (constructor). */
-void preload_clock_init(void);
 
 /* Is the shim working? preload_hot_line.enabled (hot.h): false after OTELC_AUTOINSTR=off or an internal
  * failure. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "autoinstr/bind_cache.h"
+#include "autoinstr/clock.h"
 #include "autoinstr/metrics.h"
 #include "autoinstr/sniffer_h2.h"
 
@@ -85,7 +86,7 @@ void metrics_rpc_create(otelc_meter *m) {
 
 void metrics_rpc_record(const sniff_event *ev) {
   if (!g_call_duration || !ev->rpc_status) return;
-  double seconds = (double)ev->duration_ns / 1e9;
+  double seconds = preload_clock_seconds(ev->duration);
   uint64_t key = rpc_key(ev);
   bool fresh;
   rpc_bind *e = bind_cache_slot(g_rpc_bind, sizeof g_rpc_bind[0], RPC_BIND_SLOTS, key, &fresh);

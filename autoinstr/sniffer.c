@@ -107,7 +107,7 @@ PRELOAD_HOT static void finish_front(sniff_conn *c, uint16_t status, uint64_t re
   sniff_req *r = slot(c, c->resp_seq);
   int64_t now = now_of(c);
   sniff_event ev = {
-      .duration_ns = now > r->t0 ? now - r->t0 : 0,
+      .duration = now > r->t0 ? now - r->t0 : 0,
       .req_body = r->body,
       .resp_body = resp_body,
       .status = status,

@@ -19,8 +19,9 @@
  * wire parsers, which stay the authority (see h1scan.h for why this is not a second HTTP parser).
  *
  * Timing: a request starts when its first byte is read and ends when the last byte of its final response is
- * written. Every function takes `now_ns` (monotonic) from the caller, so the machine is testable without
- * clocks; a caller that passes SNIFF_CLOCK instead has the time read from the sink's clock only when an
+ * written. Every function takes `now_ns` (a monotonic timestamp) from the caller, so the machine is testable
+ * without clocks; timestamps are only subtracted, so their unit is the caller's (nanoseconds in the tests, the
+ * shim's clock unit in the shim: clock.h), and so is a duration's. A caller that passes SNIFF_CLOCK instead has the time read from the sink's clock only when an
  * exchange starts or ends (two clock reads per exchange, none for the calls in between). Memory is the struct
  * itself (two small line windows); nothing allocates, locks or makes a system call, so the sniffer is safe
  * wherever the host does I/O. One thread at a time per connection (the shim guarantees it). */
@@ -70,7 +71,8 @@ typedef enum sniff_scheme { SNIFF_HTTP = 0, SNIFF_HTTPS = 1 } sniff_scheme;
 
 /* One finished exchange. */
 typedef struct sniff_event {
-  int64_t duration_ns;   /* first request byte read -> last response byte written (or the close) */
+  int64_t duration;      /* first request byte read -> last response byte written (or the close), in the
+                          * timestamps' unit (see Timing above) */
   uint64_t req_body;     /* request body bytes (de-chunked) */
   uint64_t resp_body;    /* response body bytes (de-chunked; 0 for HEAD, 1xx, 204, 304) */
   uint16_t status;       /* final status, 0 when no response was written */
@@ -94,7 +96,7 @@ typedef struct sniff_sink {
    * HTTP/1 requests are counted in their connection instead (sniff_conn.open). */
   void (*active)(void *user, uint8_t method, uint8_t scheme, uint8_t port_slot, int delta);
   void *user;
-  /* Monotonic nanoseconds, read when a function was given SNIFF_CLOCK and a time is needed. NULL: 0. */
+  /* A monotonic timestamp, read when a function was given SNIFF_CLOCK and a time is needed. NULL: 0. */
   int64_t (*clock)(void *user);
   /* An HTTP/1 request of `method` began on a connection that had none of that method before: once per method
    * per connection, so that the sink knows the series exists (its count lives in the connection). May be NULL. */

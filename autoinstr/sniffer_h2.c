@@ -294,7 +294,7 @@ static void stream_finish(sniff_h2 *h, h2_stream *s, int error) {
   sniff_conn *c = h->c;
   int64_t d = now_of(h) - s->t0;
   sniff_event ev = {
-      .duration_ns = d > 0 ? d : 0,
+      .duration = d > 0 ? d : 0,
       .req_body = s->req_body,
       .resp_body = s->status ? s->resp_body : 0,
       .status = s->status,

@@ -32,14 +32,14 @@ static void mix(uint64_t *h, uint64_t v) { *h = (*h ^ v) * 0x100000001b3ull; }
 static void on_done(void *user, const sniff_event *ev) {
   fuzz_acc *a = user;
   a->events++;
-  mix(&a->hash, (uint64_t)ev->duration_ns);
+  mix(&a->hash, (uint64_t)ev->duration);
   mix(&a->hash, ev->req_body);
   mix(&a->hash, ev->resp_body);
   mix(&a->hash, (uint64_t)ev->status << 32 | (uint64_t)ev->method << 24 | (uint64_t)ev->version << 16 |
                     (uint64_t)ev->error << 8 | ev->scheme);
   mix(&a->hash, (uint64_t)(uint16_t)ev->route);
   if (ev->status != 0 && (ev->status < 100 || ev->status > 999)) __builtin_trap();
-  if (ev->duration_ns < 0) __builtin_trap();
+  if (ev->duration < 0) __builtin_trap();
   if (ev->method >= SNIFF_METHOD_COUNT || ev->error >= SNIFF_ERR_COUNT) __builtin_trap();
 }
 

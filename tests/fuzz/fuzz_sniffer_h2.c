@@ -43,7 +43,7 @@ static void mix(uint64_t *h, uint64_t v) { *h = (*h ^ v) * 0x100000001b3ull; }
 static void on_done(void *user, const sniff_event *ev) {
   fuzz_acc *a = user;
   a->events++;
-  mix(&a->hash, (uint64_t)ev->duration_ns);
+  mix(&a->hash, (uint64_t)ev->duration);
   mix(&a->hash, ev->req_body);
   mix(&a->hash, ev->resp_body);
   mix(&a->hash, (uint64_t)ev->status << 32 | (uint64_t)ev->method << 24 | (uint64_t)ev->error << 8 | ev->scheme);
@@ -52,7 +52,7 @@ static void on_done(void *user, const sniff_event *ev) {
   if (ev->rpc_status > SNIFF_RPC_STATUS + 99) __builtin_trap();
   if (ev->rpc_method && (!ev->rpc_status || !rpc_name_ok(sniff_rpc_method_name(ev->rpc_method)))) __builtin_trap();
   if (ev->status != 0 && (ev->status < 100 || ev->status > 999)) __builtin_trap();
-  if (ev->duration_ns < 0 || ev->version != 20) __builtin_trap();
+  if (ev->duration < 0 || ev->version != 20) __builtin_trap();
   if (ev->method >= SNIFF_METHOD_COUNT || ev->error >= SNIFF_ERR_COUNT) __builtin_trap();
 }
 

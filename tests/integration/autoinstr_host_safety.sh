@@ -13,7 +13,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 extra=$(readelf -d "$shim" | awk '/NEEDED/ {gsub(/[\[\]]/, "", $5); print $5}' |
         grep -vE '^(libc\.so|libm\.so|libasan\.so|libubsan\.so|ld-linux)' || true)
 [ -z "$extra" ] || fail "the shim depends on: $extra"
-exported=$(nm -D --defined-only "$shim" | awk '{print $3}' | grep -vE '^(accept4?|read|readv|recv|recvfrom|recvmsg|write|writev|send|sendto|sendmsg|sendfile(64)?|close|open(at)?(64)?|shutdown|dup[23]?|fork|syscall|_exit|_Exit|pthread_(create|cancel)|SSL_(read|write)(_ex)?)$' || true)
+exported=$(nm -D --defined-only "$shim" | awk '{print $3}' | grep -vE '^(accept4?|read|readv|recv|recvfrom|recvmsg|write|writev|send|sendto|sendmsg|sendfile(64)?|close|open(at)?(64)?|shutdown|dup[23]?|fork|syscall|prctl|_exit|_Exit|pthread_(create|cancel)|SSL_(read|write)(_ex)?)$' || true)
 [ -z "$exported" ] || fail "the shim exports more than its interposers: $exported"
 # Its wire layer is otelc_wire_lite: no OpenSSL, nghttp2, zlib, c-ares or json-c symbol is even referenced.
 foreign=$(nm -D --undefined-only "$shim" | awk '{print $2}' |
@@ -162,6 +162,52 @@ PYEOF
 )
 [ "$res" = "eof=True fork=True serve=True thread=True" ] || fail "host fds with the shim's thread running: '$res'"
 ok "with the shim's thread running, a host close() reaches the peer and a forked child keeps the parent's fds"
+
+# The clock (autoinstr/clock.h): an exchange the server answers after 150 ms (status 202: a series of its own
+# in the sink, which sums every process of this script) is exported with a duration no
+# shorter than that and no longer than the span the server itself saw around it (recv before, sendall after),
+# whichever clock the shim chose; and a host thread that then forbids itself the time-stamp counter (prctl
+# PR_SET_TSC, PR_TSC_SIGSEGV) keeps serving, and is still measured. The first exchange is given time to be
+# recorded before the prctl (exchanges still open at that moment may get a wrong duration: clock.h).
+rm -f "$tmp/sink/summary" "$tmp/sink/durations"
+res=$(env "${shim_env[@]}" OTEL_METRIC_EXPORT_INTERVAL=200 timeout 30 $PY - 2>/dev/null <<'PYEOF'
+import ctypes, socket, time
+libc = ctypes.CDLL(None, use_errno=True)
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+def exchange(status, delay):
+    c = socket.create_connection(s.getsockname()); a, _ = s.accept()
+    c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    t0 = time.monotonic(); a.recv(1000)
+    time.sleep(delay)
+    a.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: 2\r\n\r\nhi"); t1 = time.monotonic()
+    c.recv(1000); a.close(); c.close()
+    return t1 - t0
+spans = [exchange(b"202 Accepted", 0.15)]
+time.sleep(0.6)                                   # recorded (the thread drains every 20-200 ms)
+print("prctl=%d" % libc.prctl(26, 2, 0, 0, 0))    # PR_SET_TSC, PR_TSC_SIGSEGV
+spans += [exchange(b"203 After", 0.05), exchange(b"203 After", 0.05)]
+print("spans=%.6f,%.6f" % (spans[0], spans[1] + spans[2]))
+PYEOF
+)
+echo "$res" | grep -q '^prctl=0$' || fail "prctl(PR_SET_TSC) under the shim: '$res'"
+spans=$(echo "$res" | sed -n 's/^spans=//p')
+[ -n "$spans" ] || fail "the server did not finish after prctl(PR_SET_TSC): '$res'"
+for _ in $(seq 1 100); do grep -q 'status_code=203' "$tmp/sink/durations" 2>/dev/null && break; sleep 0.1; done
+$PY - "$tmp/sink/durations" "$spans" <<'PYEOF' || fail "durations: $(cat "$tmp/sink/durations" 2>/dev/null)"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+spans = [float(x) for x in sys.argv[2].split(",")]
+def series(status):
+    got = [l for l in lines if l.startswith("http.server.request.duration ") and "status_code=%d" % status in l]
+    assert len(got) == 1, got
+    f = dict(kv.split("=", 1) for kv in got[0].split()[1:])
+    return int(f["count"]), float(f["sum"])
+for status, count, least, span in ((202, 1, 0.15, spans[0]), (203, 2, 0.10, spans[1])):
+    n, total = series(status)
+    assert n == count, (status, n)
+    assert least <= total <= span * 1.001 + 1e-4, (status, total, least, span)
+PYEOF
+ok "durations are seconds within the server's own span, and prctl(PR_SET_TSC) later changes nothing for the host"
 
 # OTELC_AUTOINSTR=off: the server serves, nothing is exported. (The process above did serve one HTTP request
 # and exported it at exit: start from a clean summary.)

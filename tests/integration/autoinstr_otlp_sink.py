@@ -13,8 +13,11 @@ server metrics, summed over processes, attributes sorted, server.port left out (
   instances 2
   service.name nginx
 
+Beside it, <work-dir>/durations holds the duration histograms' sums in seconds, one line per series in the same
+order and form ("http.server.request.duration count=3 sum=0.061234 ..."), for the tests that check the clock.
+
 Usage: autoinstr_otlp_sink.py <proto-dir> <work-dir>   (writes <work-dir>/port once listening, then
-<work-dir>/summary after each request). Stops on SIGTERM.
+<work-dir>/summary and <work-dir>/durations after each request). Stops on SIGTERM.
 """
 import http.server
 import os
@@ -79,9 +82,12 @@ def summary():
         for k, x in v.items():
             t[k] = t.get(k, 0) + x
     lines = []
+    durations = []
     for (metric, attrs), v in total.items():
         if metric in ("http.server.request.duration", "rpc.server.call.duration"):
             head = "count=%d" % v["count"]
+            durations.append(" ".join([metric, "count=%d sum=%.6f" % (v["count"], v["sum"])] +
+                                      ["%s=%s" % kv for kv in attrs]))
         elif metric == "http.server.active_requests":
             head = "value=%d" % v["value"]
         else:
@@ -91,7 +97,8 @@ def summary():
     lines.append("ports " + " ".join(str(p) for p in sorted(ports)))
     lines.append("instances %d" % len({k[0] for k in latest}))
     lines.append("service.name " + " ".join(sorted(names)))
-    return "\n".join(lines) + "\n"
+    durations.sort()
+    return "\n".join(lines) + "\n", "\n".join(durations) + "\n"
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -104,10 +111,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         req.ParseFromString(body)
         with lock:
             absorb(req)
-            tmp = os.path.join(work, "summary.tmp")
-            with open(tmp, "w") as f:
-                f.write(summary())
-            os.replace(tmp, os.path.join(work, "summary"))
+            # durations first: a test that has waited for the summary then finds durations as new
+            for name, text in zip(("durations", "summary"), reversed(summary())):
+                tmp = os.path.join(work, name + ".tmp")
+                with open(tmp, "w") as f:
+                    f.write(text)
+                os.replace(tmp, os.path.join(work, name))
         self.send_response(200)
         self.send_header("Content-Type", "application/x-protobuf")
         self.send_header("Content-Length", "0")

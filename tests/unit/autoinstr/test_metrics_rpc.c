@@ -17,7 +17,7 @@
 #include "duration_checks.h"
 
 static sniff_event grpc_event(int64_t ns, unsigned method, int rpc_status, int error) {
-  return (sniff_event){.duration_ns = ns, .status = error == SNIFF_ERR_REQUEST_ABORTED ? 0 : 200, .port = 50051,
+  return (sniff_event){.duration = ns, .status = error == SNIFF_ERR_REQUEST_ABORTED ? 0 : 200, .port = 50051,
                        .method = SNIFF_POST, .version = 20, .scheme = SNIFF_HTTP, .error = (uint8_t)error,
                        .route = -1, .rpc_status = (uint8_t)rpc_status, .rpc_method = (uint16_t)method};
 }

@@ -83,7 +83,7 @@ static void test_get_200(void) {
   CHECK_EQ(e->port_slot, 3);
   CHECK_EQ(e->scheme, SNIFF_HTTP);
   CHECK_EQ(e->error, SNIFF_ERR_NONE);
-  CHECK_EQ(e->duration_ns, 3000);
+  CHECK_EQ(e->duration, 3000);
   CHECK_EQ(e->req_body, 0);
   CHECK_EQ(e->resp_body, 5);
   CHECK_EQ(open_total(c), 0);
@@ -100,7 +100,7 @@ static void test_split_every_byte(void) {
   CHECK_EQ(g_cap.n, 1);
   CHECK_EQ(g_cap.ev[0].status, 200);
   CHECK_EQ(g_cap.ev[0].resp_body, 5);
-  CHECK_EQ(g_cap.ev[0].duration_ns, 10);
+  CHECK_EQ(g_cap.ev[0].duration, 10);
   CHECK_EQ(g_cap.ev[0].route, 0);
   free(c);
 }
@@ -118,7 +118,7 @@ static void test_404_and_keep_alive(void) {
   CHECK_EQ(g_cap.ev[1].status, 200);
   CHECK_EQ(g_cap.ev[1].route, 1);
   CHECK_EQ(g_cap.ev[1].resp_body, 5);
-  CHECK_EQ(g_cap.ev[1].duration_ns, 50);
+  CHECK_EQ(g_cap.ev[1].duration, 50);
   CHECK_EQ(open_total(c), 0);
   free(c);
 }
@@ -184,7 +184,7 @@ static void test_expect_100_continue(void) {
   CHECK_EQ(g_cap.ev[0].status, 200);
   CHECK_EQ(g_cap.ev[0].req_body, 4);
   CHECK_EQ(g_cap.ev[0].resp_body, 1);
-  CHECK_EQ(g_cap.ev[0].duration_ns, 7);
+  CHECK_EQ(g_cap.ev[0].duration, 7);
   free(c);
 }
 
@@ -243,7 +243,7 @@ static void test_sequence_wrap(void) {
   CHECK_EQ(g_cap.ev[2].req_body, 1);
   CHECK_EQ(g_cap.ev[3].method, SNIFF_PUT);
   CHECK_EQ(g_cap.ev[3].status, 204);
-  CHECK_EQ(g_cap.ev[3].duration_ns, 13);
+  CHECK_EQ(g_cap.ev[3].duration, 13);
   CHECK_EQ(open_total(c), 0);
   CHECK(sniff_watching(c));
   /* and a stop across the wrap releases every open request */
@@ -272,7 +272,7 @@ static void test_pipelined(void) {
   CHECK_EQ(g_cap.ev[2].method, SNIFF_POST);
   CHECK_EQ(g_cap.ev[2].status, 500);
   CHECK_EQ(g_cap.ev[2].req_body, 3);
-  CHECK_EQ(g_cap.ev[2].duration_ns, 200);
+  CHECK_EQ(g_cap.ev[2].duration, 200);
   CHECK_EQ(open_total(c), 0);
   free(c);
 }
@@ -297,7 +297,7 @@ static void test_http10_close_delimited(void) {
   CHECK_EQ(g_cap.n, 1);
   CHECK_EQ(g_cap.ev[0].version, 10);
   CHECK_EQ(g_cap.ev[0].resp_body, 9);
-  CHECK_EQ(g_cap.ev[0].duration_ns, 9);
+  CHECK_EQ(g_cap.ev[0].duration, 9);
   CHECK_EQ(g_cap.ev[0].error, SNIFF_ERR_NONE);
   CHECK_EQ(open_total(c), 0);
   free(c);
@@ -310,7 +310,7 @@ static void test_shutdown_ends_close_delimited(void) {
   sniff_shutdown_write(c, 7);
   CHECK_EQ(g_cap.n, 1);
   CHECK_EQ(g_cap.ev[0].resp_body, 3);
-  CHECK_EQ(g_cap.ev[0].duration_ns, 7);
+  CHECK_EQ(g_cap.ev[0].duration, 7);
   sniff_close(c, 8);
   CHECK_EQ(g_cap.n, 1);
   free(c);
@@ -409,7 +409,7 @@ static void test_peer_aborts_mid_request(void) {
   CHECK_EQ(g_cap.ev[0].method, SNIFF_POST);
   CHECK_EQ(g_cap.ev[0].req_body, 7);
   CHECK_EQ(g_cap.ev[0].route, 0);
-  CHECK_EQ(g_cap.ev[0].duration_ns, 60);
+  CHECK_EQ(g_cap.ev[0].duration, 60);
   CHECK_EQ(open_total(c), 0);
   CHECK_STR(sniff_error_name(SNIFF_ERR_REQUEST_ABORTED), "request_aborted");
   free(c);
@@ -436,7 +436,7 @@ static void test_peer_aborts_mid_request(void) {
   CHECK_EQ(g_cap.n, 1);
   CHECK_EQ(g_cap.ev[0].status, 400);
   CHECK_EQ(g_cap.ev[0].error, SNIFF_ERR_NONE);
-  CHECK_EQ(g_cap.ev[0].duration_ns, 3);
+  CHECK_EQ(g_cap.ev[0].duration, 3);
   free(c);
   /* EOF between requests is a normal end */
   c = conn_new();
@@ -510,7 +510,7 @@ static void test_tls_plaintext(void) {
   CHECK_EQ(g_cap.n, 1);
   CHECK_EQ(g_cap.ev[0].scheme, SNIFF_HTTPS);
   CHECK_EQ(g_cap.ev[0].status, 200);
-  CHECK_EQ(g_cap.ev[0].duration_ns, 20);
+  CHECK_EQ(g_cap.ev[0].duration, 20);
   free(c);
 }
 
@@ -522,7 +522,7 @@ static void test_sendfile_body(void) {
   sniff_write_opaque(c, 4000, 3);
   CHECK_EQ(g_cap.n, 1);
   CHECK_EQ(g_cap.ev[0].resp_body, 10000);
-  CHECK_EQ(g_cap.ev[0].duration_ns, 3);
+  CHECK_EQ(g_cap.ev[0].duration, 3);
   /* opaque bytes where a head is expected: the sniffer stops */
   sniff_write_opaque(c, 10, 4);
   CHECK(!sniff_watching(c));
@@ -563,7 +563,7 @@ static void test_empty_lines_between_requests(void) {
   rd(c, k_get, 3);
   wr(c, k_ok, 4);
   CHECK_EQ(g_cap.n, 2);
-  CHECK_EQ(g_cap.ev[1].duration_ns, 1);
+  CHECK_EQ(g_cap.ev[1].duration, 1);
   free(c);
 }
 
@@ -791,7 +791,7 @@ static bool same_events(const capture *a, const capture *b) {
   if (a->n != b->n || a->active != b->active || a->active_max != b->active_max) return false;
   for (int i = 0; i < a->n && i < MAX_EVENTS; i++) {
     const sniff_event *x = &a->ev[i], *y = &b->ev[i];
-    if (x->duration_ns != y->duration_ns || x->req_body != y->req_body || x->resp_body != y->resp_body ||
+    if (x->duration != y->duration || x->req_body != y->req_body || x->resp_body != y->resp_body ||
         x->status != y->status || x->method != y->method || x->version != y->version || x->error != y->error ||
         x->route != y->route)
       return false;
@@ -811,8 +811,8 @@ static void test_fast_and_wire_agree(void) {
         fprintf(stderr, "script \"%s\", cut at %zu: fast path and wire parser differ\n", k_scripts[i].name, cut);
         for (int e = 0; e < slow.n || e < fast.n; e++)
           fprintf(stderr, "  %d: slow %d/%d/%llu/%lld  fast %d/%d/%llu/%lld\n", e, slow.ev[e].status, slow.ev[e].error,
-                  (unsigned long long)slow.ev[e].resp_body, (long long)slow.ev[e].duration_ns, fast.ev[e].status,
-                  fast.ev[e].error, (unsigned long long)fast.ev[e].resp_body, (long long)fast.ev[e].duration_ns);
+                  (unsigned long long)slow.ev[e].resp_body, (long long)slow.ev[e].duration, fast.ev[e].status,
+                  fast.ev[e].error, (unsigned long long)fast.ev[e].resp_body, (long long)fast.ev[e].duration);
         CHECK(false);
         break;
       }
@@ -842,14 +842,14 @@ static void test_clock_read_twice_per_exchange(void) {
     sniff_write_opaque(c, 5, SNIFF_CLOCK);
     CHECK_EQ(g_cap.n, 1);
     CHECK_EQ(g_clock_reads, 2); /* the first request byte and the last response byte, nothing in between */
-    CHECK_EQ(g_cap.ev[0].duration_ns, 1000);
+    CHECK_EQ(g_cap.ev[0].duration, 1000);
     sniff_read(c, (const uint8_t *)"GET / HTTP/1.1\r\n", 16, SNIFF_CLOCK); /* a second request begins */
     CHECK_EQ(g_clock_reads, 3);
     sniff_read(c, (const uint8_t *)"\r\n", 2, SNIFF_CLOCK);
     CHECK_EQ(g_clock_reads, 3);
     sniff_close(c, SNIFF_CLOCK);
     CHECK_EQ(g_cap.n, 2);
-    CHECK_EQ(g_cap.ev[1].duration_ns, 1000);
+    CHECK_EQ(g_cap.ev[1].duration, 1000);
     CHECK_EQ(g_cap.ev[1].error, SNIFF_ERR_RESPONSE_INCOMPLETE);
     free(c);
   }

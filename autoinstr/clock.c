@@ -1,0 +1,139 @@
+/* clock.c — the shim's request clock (clock.h says which and why). */
+#define _GNU_SOURCE
+#include "autoinstr/clock.h"
+
+#include <dlfcn.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/prctl.h>
+#include <time.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <x86intrin.h>
+#endif
+
+#include "autoinstr/hot.h"
+#include "autoinstr/layout.h"
+
+/* The counter and CLOCK_MONOTONIC read together at the choice: the rate is measured from there. Written once,
+ * by the thread that claimed it, before clock_kind says TSC (release); read by the recording thread. */
+static int64_t g_base_tsc, g_base_ns;
+/* The recording thread's: seconds per counter tick (0: not measured yet). */
+static double g_sec_per_tick;
+
+/* CLOCK_MONOTONIC in ns, through the vDSO when the constructor found it: libc's clock_gettime touches three
+ * pages the request path otherwise does not (the PLT stub, its own code, and ld.so's data, where it keeps the
+ * vDSO pointer). CLOCK_MONOTONIC_COARSE would be cheaper but ticks every 4 ms (HZ=250), coarser than the first
+ * duration bucket (5 ms). */
+static int64_t monotonic_ns(void) {
+  struct timespec ts;
+  if (__builtin_expect(preload_hot_line.vdso_clock == NULL, 0) || preload_hot_line.vdso_clock(CLOCK_MONOTONIC, &ts) != 0)
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void preload_clock_init(void) {
+#if defined(__x86_64__)
+  static const char name[] = "__vdso_clock_gettime";
+#elif defined(__aarch64__)
+  static const char name[] = "__kernel_clock_gettime";
+#else
+  static const char name[] = "";
+#endif
+  void *vdso = name[0] ? dlopen("linux-vdso.so.1", RTLD_LAZY | RTLD_NOLOAD) : NULL;
+  if (!vdso) return; /* no vDSO (valgrind, some sandboxes): libc's clock_gettime */
+  preload_vdso_clock_fn fn = (preload_vdso_clock_fn)dlsym(vdso, name);
+  struct timespec ts;
+  if (fn && fn(CLOCK_MONOTONIC, &ts) == 0) preload_hot_line.vdso_clock = fn;
+  dlclose(vdso);
+}
+
+#if defined(__x86_64__)
+/* The counter and CLOCK_MONOTONIC at (nearly) one instant: the clock read between two counter reads, the
+ * tightest of four tries (a try the scheduler interrupted is wide). */
+static void tsc_and_ns(int64_t *tsc, int64_t *ns) {
+  uint64_t best = UINT64_MAX;
+  for (int i = 0; i < 4; i++) {
+    uint64_t a = __rdtsc();
+    int64_t t = monotonic_ns();
+    uint64_t b = __rdtsc();
+    if (b >= a && b - a < best) {
+      best = b - a;
+      *tsc = (int64_t)(a + (b - a) / 2);
+      *ns = t;
+    }
+  }
+  if (best == UINT64_MAX) { /* the counter went backwards every time (a migration between unsynchronised CPUs) */
+    *tsc = (int64_t)__rdtsc();
+    *ns = monotonic_ns();
+  }
+}
+
+/* Invariant counter (CPUID 0x80000007 EDX bit 8) and this thread allowed to read it. */
+static bool tsc_usable(void) {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0x80000000u, &a, &b, &c, &d) || a < 0x80000007u) return false;
+  if (!__get_cpuid(0x80000007u, &a, &b, &c, &d) || !(d & (1u << 8))) return false;
+  int state = 0;
+  return prctl(PR_GET_TSC, &state, 0, 0, 0) == 0 && state == PR_TSC_ENABLE;
+}
+#endif
+
+/* The first timestamp of the process (and of any thread that comes here before the choice is published). The
+ * first thread to find the counter usable takes the baseline and only then publishes TSC (release: the
+ * recording thread reads the baseline after it sees TSC); the others read the counter meanwhile, which is the
+ * same unit. Without a usable counter, CLOCK_MONOTONIC is published. */
+PRELOAD_COLD static int64_t clock_choose_and_read(void) {
+#if defined(__x86_64__)
+  if (tsc_usable()) {
+    static _Atomic int claimed;
+    if (!atomic_exchange(&claimed, 1)) {
+      tsc_and_ns(&g_base_tsc, &g_base_ns);
+      uint8_t undecided = PRELOAD_CLOCK_UNDECIDED; /* a prctl() that forbade the counter meanwhile wins */
+      atomic_compare_exchange_strong(&preload_hot_line.clock_kind, &undecided, (uint8_t)PRELOAD_CLOCK_TSC);
+    }
+    return (int64_t)__rdtsc();
+  }
+#endif
+  uint8_t undecided = PRELOAD_CLOCK_UNDECIDED;
+  atomic_compare_exchange_strong(&preload_hot_line.clock_kind, &undecided, (uint8_t)PRELOAD_CLOCK_MONOTONIC);
+  return monotonic_ns();
+}
+
+PRELOAD_HOT int64_t preload_clock_now(void *user) {
+  (void)user;
+  uint8_t kind = atomic_load_explicit(&preload_hot_line.clock_kind, memory_order_relaxed);
+#if defined(__x86_64__)
+  if (__builtin_expect(kind == PRELOAD_CLOCK_TSC, 1)) return (int64_t)__rdtsc();
+#endif
+  if (__builtin_expect(kind == PRELOAD_CLOCK_UNDECIDED, 0)) return clock_choose_and_read();
+  return monotonic_ns();
+}
+
+void preload_clock_forbid_tsc(void) {
+  atomic_store(&preload_hot_line.clock_kind, (uint8_t)PRELOAD_CLOCK_MONOTONIC);
+}
+
+void preload_clock_calibrate(int may_sleep) {
+#if defined(__x86_64__)
+  if (atomic_load_explicit(&preload_hot_line.clock_kind, memory_order_acquire) != PRELOAD_CLOCK_TSC) return;
+  int64_t tsc, ns;
+  tsc_and_ns(&tsc, &ns);
+  /* A first measurement over less than 2 ms would be off by the clock's jitter over that span (~1e-4 at 1 ms,
+   * while a duration bucket boundary needs ~1e-3): the recording thread waits that long once. */
+  if (may_sleep && ns - g_base_ns < 2000000) {
+    struct timespec pause = {0, (long)(2000000 - (ns - g_base_ns))};
+    nanosleep(&pause, NULL);
+    tsc_and_ns(&tsc, &ns);
+  }
+  if (tsc > g_base_tsc && ns > g_base_ns) g_sec_per_tick = (double)(ns - g_base_ns) / 1e9 / (double)(tsc - g_base_tsc);
+#else
+  (void)may_sleep;
+#endif
+}
+
+double preload_clock_seconds(int64_t duration) {
+  if (atomic_load_explicit(&preload_hot_line.clock_kind, memory_order_relaxed) == PRELOAD_CLOCK_TSC)
+    return g_sec_per_tick > 0 ? (double)duration * g_sec_per_tick : 0;
+  return (double)duration / 1e9;
+}

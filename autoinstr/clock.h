@@ -1,0 +1,40 @@
+/* clock.h — the shim's request clock: what the sniffer's timestamps are, and how the recording thread turns
+ * their differences into seconds.
+ *
+ * Two clocks, chosen once per process, at the first timestamp (the first HTTP exchange, so that programs that
+ * serve no HTTP never pay for the choice):
+ *   - the CPU's time-stamp counter (rdtsc), on x86-64 when the CPU says it is invariant (constant rate in every
+ *     power state, CPUID 0x80000007 EDX bit 8) and the thread may read it (prctl PR_GET_TSC). No memory is
+ *     touched: on a VM with page-table isolation the vDSO's clock costs two or three page walks after every
+ *     system call (its code, its data and the hypervisor's clock page), which is most of what a clock read
+ *     costs there (docs/performance.md, "The clock"). Its rate is measured against CLOCK_MONOTONIC by the
+ *     recording thread, from the moment of the choice on, so it only gets more exact with time.
+ *   - CLOCK_MONOTONIC in nanoseconds, through the vDSO when it can be found (libc's clock_gettime otherwise),
+ *     everywhere else.
+ * Timestamps are only ever subtracted from one another (sniffer.h: durations), so the sniffer does not care
+ * which. A host thread that forbids rdtsc later (prctl PR_SET_TSC, which the shim interposes) switches the
+ * process to CLOCK_MONOTONIC before the call takes effect; exchanges open at that moment get a wrong duration
+ * (clamped at 0), nothing else. */
+#ifndef OTELC_AUTOINSTR_CLOCK_H
+#define OTELC_AUTOINSTR_CLOCK_H
+
+#include <stdint.h>
+
+/* Finds the vDSO's clock_gettime (constructor). Chooses nothing yet. */
+void preload_clock_init(void);
+
+/* The sink's clock (sniffer.h, sniff_sink.clock): a timestamp in this process's clock unit. */
+int64_t preload_clock_now(void *user);
+
+/* Recording thread, before it records a batch: measures the counter's rate again (no-op on CLOCK_MONOTONIC).
+ * may_sleep: the caller may wait up to 2 ms for a first measurement long enough to be exact (the recording
+ * thread; not the host's thread at exit). */
+void preload_clock_calibrate(int may_sleep);
+
+/* A difference of two preload_clock_now() values, in seconds (recording thread, after a calibration). */
+double preload_clock_seconds(int64_t duration);
+
+/* Before a host thread forbids rdtsc (prctl PR_SET_TSC): the process uses CLOCK_MONOTONIC from now on. */
+void preload_clock_forbid_tsc(void);
+
+#endif
