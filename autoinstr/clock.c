@@ -114,22 +114,75 @@ void preload_clock_forbid_tsc(void) {
   atomic_store(&preload_hot_line.clock_kind, (uint8_t)PRELOAD_CLOCK_MONOTONIC);
 }
 
+/* The rate is measured over a window that starts at the choice and is restarted every 10 s, so that a counter
+ * that jumps (a VM restored from a snapshot, a host that stepped it) spoils one window, not the rate from
+ * then on. A window whose rate differs by more than 1 % from the rate in use is a jump or a real change of
+ * rate (a VM moved to a host with another counter frequency and no scaling): it is not used, and the window
+ * restarts; a second window that agrees with it confirms a change. Durations that span a jump are wrong
+ * either way; the ones after it are not. */
+#define CLOCK_WINDOW_NS 10000000000LL
+#define CLOCK_MIN_WINDOW_NS 2000000LL
+
+static int64_t g_win_tsc, g_win_ns; /* the window's start (0: not started) */
+static double g_candidate;          /* the rate of a window that disagreed, waiting for a second opinion */
+
+void preload_clock_calibrate_at(int64_t tsc, int64_t ns) {
+  if (!g_win_ns) {
+    g_win_tsc = g_base_tsc;
+    g_win_ns = g_base_ns;
+  }
+  if (tsc <= g_win_tsc || ns <= g_win_ns) { /* the counter or the clock went backwards: start again */
+    g_win_tsc = tsc;
+    g_win_ns = ns;
+    return;
+  }
+  if (ns - g_win_ns < CLOCK_MIN_WINDOW_NS) return; /* too short to be exact (jitter ~1e-4 at 1 ms) */
+  double rate = (double)(ns - g_win_ns) / 1e9 / (double)(tsc - g_win_tsc);
+  double off = g_sec_per_tick > 0 ? rate / g_sec_per_tick - 1 : 0;
+  if (off > -0.01 && off < 0.01) {
+    g_sec_per_tick = rate;
+    g_candidate = 0;
+  } else {
+    double agree = g_candidate > 0 ? rate / g_candidate - 1 : 1;
+    if (agree > -0.01 && agree < 0.01) {
+      g_sec_per_tick = rate;
+      g_candidate = 0;
+    } else {
+      g_candidate = rate;
+    }
+    g_win_tsc = tsc;
+    g_win_ns = ns;
+    return;
+  }
+  if (ns - g_win_ns >= CLOCK_WINDOW_NS) {
+    g_win_tsc = tsc;
+    g_win_ns = ns;
+  }
+}
+
 void preload_clock_calibrate(int may_sleep) {
 #if defined(__x86_64__)
   if (atomic_load_explicit(&preload_hot_line.clock_kind, memory_order_acquire) != PRELOAD_CLOCK_TSC) return;
   int64_t tsc, ns;
   tsc_and_ns(&tsc, &ns);
-  /* A first measurement over less than 2 ms would be off by the clock's jitter over that span (~1e-4 at 1 ms,
-   * while a duration bucket boundary needs ~1e-3): the recording thread waits that long once. */
-  if (may_sleep && ns - g_base_ns < 2000000) {
-    struct timespec pause = {0, (long)(2000000 - (ns - g_base_ns))};
+  /* The first rate needs a window of 2 ms: the recording thread waits that long once. */
+  if (may_sleep && g_sec_per_tick == 0 && ns - g_base_ns < CLOCK_MIN_WINDOW_NS && ns >= g_base_ns) {
+    struct timespec pause = {0, (long)(CLOCK_MIN_WINDOW_NS - (ns - g_base_ns))};
     nanosleep(&pause, NULL);
     tsc_and_ns(&tsc, &ns);
   }
-  if (tsc > g_base_tsc && ns > g_base_ns) g_sec_per_tick = (double)(ns - g_base_ns) / 1e9 / (double)(tsc - g_base_tsc);
+  preload_clock_calibrate_at(tsc, ns);
 #else
   (void)may_sleep;
 #endif
+}
+
+double preload_clock_rate(void) { return g_sec_per_tick; }
+
+void preload_clock_forget_rate_for_test(void) {
+  g_win_tsc = g_win_ns = INT64_MAX; /* "backwards" for any pair: the next one starts the window */
+  g_candidate = 0;
+  g_sec_per_tick = 0;
 }
 
 double preload_clock_seconds(int64_t duration) {

@@ -8,7 +8,8 @@
  *     touched: on a VM with page-table isolation the vDSO's clock costs two or three page walks after every
  *     system call (its code, its data and the hypervisor's clock page), which is most of what a clock read
  *     costs there (docs/performance.md, "The clock"). Its rate is measured against CLOCK_MONOTONIC by the
- *     recording thread, from the moment of the choice on, so it only gets more exact with time.
+ *     recording thread over windows of up to 10 s from the moment of the choice on; a window that disagrees
+ *     by more than 1 % (a counter that jumped) is not used unless the next one confirms it.
  *   - CLOCK_MONOTONIC in nanoseconds, through the vDSO when it can be found (libc's clock_gettime otherwise),
  *     everywhere else.
  * Timestamps are only ever subtracted from one another (sniffer.h: durations), so the sniffer does not care
@@ -30,6 +31,13 @@ int64_t preload_clock_now(void *user);
  * may_sleep: the caller may wait up to 2 ms for a first measurement long enough to be exact (the recording
  * thread; not the host's thread at exit). */
 void preload_clock_calibrate(int may_sleep);
+
+/* The calibration's step, given a counter value and CLOCK_MONOTONIC read together (recording thread; tests
+ * give made-up pairs), and the rate it settled on: seconds per tick, 0 before the first. */
+void preload_clock_calibrate_at(int64_t tsc, int64_t ns);
+double preload_clock_rate(void);
+/* Tests: forget the measured rate and its window (the next window starts at the first pair given). */
+void preload_clock_forget_rate_for_test(void);
 
 /* A difference of two preload_clock_now() values, in seconds (recording thread, after a calibration). */
 double preload_clock_seconds(int64_t duration);

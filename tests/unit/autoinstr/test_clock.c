@@ -1,6 +1,7 @@
 /* test_clock.c — the shim's request clock (autoinstr/clock.h): the choice made at the first timestamp, the
- * conversion of a duration to seconds against CLOCK_MONOTONIC (whichever clock was chosen), and the switch to
- * CLOCK_MONOTONIC before a thread forbids itself the time-stamp counter. Each duration is bracketed by two
+ * conversion of a duration to seconds against CLOCK_MONOTONIC (whichever clock was chosen), the switch to
+ * CLOCK_MONOTONIC before a thread forbids itself the time-stamp counter, and the rate's windows (jumps, a
+ * change of rate) with made-up readings. Each duration is bracketed by two
  * CLOCK_MONOTONIC reads, so the checks hold however the scheduler delays the test: they test units and
  * arithmetic, not speed. */
 #define _GNU_SOURCE
@@ -86,9 +87,49 @@ static void test_forbidding_the_counter(void) {
   CHECK_EQ(atomic_load(&preload_hot_line.clock_kind), PRELOAD_CLOCK_MONOTONIC);
 }
 
+/* The rate's windows, with made-up pairs (a counter at 2.5 GHz, then one at 3 GHz): a steady counter gives
+ * its rate; a jump spoils one window, which is not used; a real change of rate is taken once two windows
+ * agree on it. */
+static int near(double a, double b) { return a > b * (1 - 1e-6) && a < b * (1 + 1e-6); }
+
+static void test_rate_windows(void) {
+  preload_clock_forget_rate_for_test();
+  const int64_t t0 = 1000000000000000LL, n0 = 400000000000000LL; /* far from any real reading */
+  preload_clock_calibrate_at(t0, n0);                            /* the window starts here */
+  CHECK(preload_clock_rate() == 0);
+  preload_clock_calibrate_at(t0 + 2500000, n0 + 1000000); /* 1 ms: too short to measure */
+  CHECK(preload_clock_rate() == 0);
+  preload_clock_calibrate_at(t0 + 50000000, n0 + 20000000); /* 20 ms at 2.5 GHz */
+  CHECK_MSG(near(preload_clock_rate(), 0.4e-9), "rate %.6g", preload_clock_rate());
+  /* the counter jumps 1 s ahead within the next window: that window is not used */
+  preload_clock_calibrate_at(t0 + 2500000000LL + 100000000, n0 + 40000000);
+  CHECK_MSG(near(preload_clock_rate(), 0.4e-9), "rate %.6g", preload_clock_rate());
+  /* the next window (from the jump on) is steady again */
+  preload_clock_calibrate_at(t0 + 2500000000LL + 150000000, n0 + 60000000);
+  CHECK_MSG(near(preload_clock_rate(), 0.4e-9), "rate %.6g", preload_clock_rate());
+  /* the counter goes backwards: the window restarts, the rate stays */
+  preload_clock_calibrate_at(t0, n0 + 80000000);
+  CHECK_MSG(near(preload_clock_rate(), 0.4e-9), "rate %.6g", preload_clock_rate());
+  /* from here on 3 GHz: the first window that says so waits for a second opinion, the second confirms it */
+  int64_t t = t0, n = n0 + 80000000;
+  t += 60000000, n += 20000000;
+  preload_clock_calibrate_at(t, n);
+  CHECK_MSG(near(preload_clock_rate(), 0.4e-9), "rate %.6g", preload_clock_rate());
+  t += 60000000, n += 20000000;
+  preload_clock_calibrate_at(t, n);
+  CHECK_MSG(near(preload_clock_rate(), 1e-9 / 3), "rate %.6g", preload_clock_rate());
+  /* windows restart every 10 s; the rate holds across */
+  for (int i = 0; i < 30; i++) {
+    t += 1500000000, n += 500000000;
+    preload_clock_calibrate_at(t, n);
+  }
+  CHECK_MSG(near(preload_clock_rate(), 1e-9 / 3), "rate %.6g", preload_clock_rate());
+}
+
 int main(void) {
   RUN(test_first_timestamp_chooses);
   RUN(test_durations_in_seconds);
   RUN(test_forbidding_the_counter);
+  RUN(test_rate_windows);
   return test_finish();
 }
