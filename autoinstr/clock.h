@@ -5,9 +5,10 @@
  * serve no HTTP never pay for the choice):
  *   - the CPU's time-stamp counter (rdtsc), on x86-64 when the CPU says it is invariant (constant rate in every
  *     power state, CPUID 0x80000007 EDX bit 8) and the thread may read it (prctl PR_GET_TSC). No memory is
- *     touched: on a VM with page-table isolation the vDSO's clock costs two or three page walks after every
- *     system call (its code, its data and the hypervisor's clock page), which is most of what a clock read
- *     costs there (docs/performance.md, "The clock"). Its rate is measured against CLOCK_MONOTONIC by the
+ *     touched and nothing waits: right after a system call, which is where the shim reads its clock, the
+ *     vDSO's clock finds its code, its data and a hypervisor's clock page cold and orders itself against what
+ *     came before; 35-100 ns there against 2-16 for rdtsc on this project's VM (bench/bench_after_syscall.c,
+ *     docs/performance.md "The clock"). Its rate is measured against CLOCK_MONOTONIC by the
  *     recording thread over windows of up to 10 s from the moment of the choice on; a window that disagrees
  *     by more than 1 % (a counter that jumped) is not used unless the next one confirms it.
  *   - CLOCK_MONOTONIC in nanoseconds, through the vDSO when it can be found (libc's clock_gettime otherwise),
