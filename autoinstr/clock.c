@@ -3,10 +3,14 @@
 #include "autoinstr/clock.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
 #include <x86intrin.h>
@@ -69,13 +73,31 @@ static void tsc_and_ns(int64_t *tsc, int64_t *ns) {
   }
 }
 
-/* Invariant counter (CPUID 0x80000007 EDX bit 8) and this thread allowed to read it. */
+/* The kernel's own verdict: the clocksource it runs on reads the counter ("tsc"; kvm-clock and Hyper-V's TSC
+ * page scale it). A kernel that found its CPUs' counters out of step, or was told not to trust them, runs on
+ * another (hpet, acpi_pm), and so does the shim. Unreadable (no /sys in a sandbox): the CPU's word alone. */
+static bool kernel_clock_reads_tsc(void) {
+  int fd = open("/sys/devices/system/clocksource/clocksource0/current_clocksource", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  char name[64];
+  ssize_t n = read(fd, name, sizeof name - 1);
+  close(fd);
+  if (n <= 0) return true;
+  name[n] = 0;
+  name[strcspn(name, "\n")] = 0;
+  return !strcmp(name, "tsc") || !strcmp(name, "kvm-clock") || !strcmp(name, "hyperv_clocksource_tsc_page");
+}
+
+/* Invariant counter (CPUID 0x80000007 EDX bit 8), this thread allowed to read it, and a kernel that keeps time
+ * with it. Leaves errno as it found it (the caller is inside one of the host's calls). */
 static bool tsc_usable(void) {
   unsigned a, b, c, d;
   if (!__get_cpuid(0x80000000u, &a, &b, &c, &d) || a < 0x80000007u) return false;
   if (!__get_cpuid(0x80000007u, &a, &b, &c, &d) || !(d & (1u << 8))) return false;
-  int state = 0;
-  return prctl(PR_GET_TSC, &state, 0, 0, 0) == 0 && state == PR_TSC_ENABLE;
+  int saved = errno, state = 0;
+  bool ok = prctl(PR_GET_TSC, &state, 0, 0, 0) == 0 && state == PR_TSC_ENABLE && kernel_clock_reads_tsc();
+  errno = saved;
+  return ok;
 }
 #endif
 

@@ -4,13 +4,16 @@
  * Two clocks, chosen once per process, at the first timestamp (the first HTTP exchange, so that programs that
  * serve no HTTP never pay for the choice):
  *   - the CPU's time-stamp counter (rdtsc), on x86-64 when the CPU says it is invariant (constant rate in every
- *     power state, CPUID 0x80000007 EDX bit 8) and the thread may read it (prctl PR_GET_TSC). No memory is
- *     touched and nothing waits: right after a system call, which is where the shim reads its clock, the
- *     vDSO's clock finds its code, its data and a hypervisor's clock page cold and orders itself against what
- *     came before; 35-100 ns there against 2-16 for rdtsc on this project's VM (bench/bench_after_syscall.c,
- *     docs/performance.md "The clock"). Its rate is measured against CLOCK_MONOTONIC by the
- *     recording thread over windows of up to 10 s from the moment of the choice on; a window that disagrees
- *     by more than 1 % (a counter that jumped) is not used unless the next one confirms it.
+ *     power state, CPUID 0x80000007 EDX bit 8), the thread may read it (prctl PR_GET_TSC), and the kernel
+ *     keeps time with it (its clocksource is tsc, kvm-clock or Hyper-V's TSC page; not when it chose hpet or
+ *     acpi_pm because it found the CPUs' counters out of step); OTELC_AUTOINSTR_CLOCK=monotonic rules it out
+ *     (config.h). No memory is touched and nothing waits: right after a system call, which is where the shim
+ *     reads its clock, the vDSO's clock finds its code, its data and a hypervisor's clock page cold and orders
+ *     itself against what came before; 35-100 ns there against 2-16 for rdtsc on this project's VM
+ *     (bench/bench_after_syscall.c, docs/performance.md "The clock"). Its rate is measured against
+ *     CLOCK_MONOTONIC by the recording thread over windows of up to 10 s from the moment of the choice on; a
+ *     window that disagrees by more than 1 % (a counter that jumped) is not used unless the next one
+ *     confirms it.
  *   - CLOCK_MONOTONIC in nanoseconds, through the vDSO when it can be found (libc's clock_gettime otherwise),
  *     everywhere else.
  * Timestamps are only ever subtracted from one another (sniffer.h: durations), so the sniffer does not care

@@ -26,6 +26,9 @@ void preload_config_load(char *const *envp, const char *program) {
   memset(c, 0, sizeof *c);
   c->enabled = !is_off(env_find(envp, "OTELC_AUTOINSTR"));
   c->routes_skipped = preload_routes_compile(&c->routes, env_find(envp, "OTELC_HTTP_ROUTES"));
+  const char *clock = env_find(envp, "OTELC_AUTOINSTR_CLOCK");
+  c->clock_monotonic = clock && !strcasecmp(clock, "monotonic");
+  c->clock_unknown = clock && *clock && !c->clock_monotonic && strcasecmp(clock, "auto") != 0;
   snprintf(c->program, sizeof c->program, "%s", program ? program : "");
   size_t used = 0;
   for (char *const *e = envp; e && *e; e++) {

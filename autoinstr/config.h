@@ -2,7 +2,7 @@
  *
  * nginx clears the environment of its worker processes, and a forking server would otherwise pay the lookups
  * in every child, so the constructor copies what it needs: OTELC_AUTOINSTR (off disables the shim),
- * OTELC_HTTP_ROUTES (http.route templates), the program name, and a snapshot of every OTEL_* variable. The
+ * OTELC_HTTP_ROUTES (http.route templates), OTELC_AUTOINSTR_CLOCK (auto or monotonic), the program name, and a snapshot of every OTEL_* variable. The
  * SDK inside the shim reads its OTEL_* settings through getenv, which the shim's link redirects
  * (-Wl,--wrap=getenv) to preload_getenv: OTEL_* names are answered from the snapshot, anything else from
  * the live environment. */
@@ -20,6 +20,8 @@ typedef struct preload_config {
   bool enabled;                /* OTELC_AUTOINSTR is not off/false/0/no/disabled */
   preload_routes routes;       /* OTELC_HTTP_ROUTES */
   int routes_skipped;          /* items of OTELC_HTTP_ROUTES that were not usable */
+  bool clock_monotonic;        /* OTELC_AUTOINSTR_CLOCK=monotonic: never the time-stamp counter (clock.h) */
+  bool clock_unknown;          /* OTELC_AUTOINSTR_CLOCK was set to something else than auto or monotonic */
   char program[128];           /* the program's short name (for service.name) */
   size_t n_env;                /* OTEL_* variables in the snapshot */
   bool env_truncated;          /* some did not fit */

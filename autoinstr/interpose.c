@@ -834,6 +834,11 @@ __attribute__((constructor)) static void preload_init(void) {
                      preload_cfg.routes_skipped, PRELOAD_MAX_ROUTES);
     if (n > 0 && real.write) real.write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
   }
+  if (enabled && preload_cfg.clock_unknown) {
+    static const char line[] = "otelc-preload: OTELC_AUTOINSTR_CLOCK: not auto or monotonic; using auto\n";
+    if (real.write) real.write(2, line, sizeof line - 1);
+  }
+  if (preload_cfg.clock_monotonic) preload_clock_forbid_tsc();
   if (enabled) pthread_atfork(NULL, NULL, fork_child);
   /* A thread started before the interposers were in place (inside glibc, or by a library constructor that
    * ran first and called pthread_create through another path): cancellation is the host's business. */

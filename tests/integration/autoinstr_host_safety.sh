@@ -163,15 +163,19 @@ PYEOF
 [ "$res" = "eof=True fork=True serve=True thread=True" ] || fail "host fds with the shim's thread running: '$res'"
 ok "with the shim's thread running, a host close() reaches the peer and a forked child keeps the parent's fds"
 
-# The clock (autoinstr/clock.h): an exchange the server answers after 150 ms (status 202: a series of its own
-# in the sink, which sums every process of this script) is exported with a duration no
-# shorter than that and no longer than the span the server itself saw around it (recv before, sendall after),
-# whichever clock the shim chose; and a host thread that then forbids itself the time-stamp counter (prctl
+# The clock (autoinstr/clock.h), with each OTELC_AUTOINSTR_CLOCK setting: an exchange the server answers after
+# 150 ms (a status of its own, so its series is its own in the sink, which sums every process of this script)
+# is exported with a duration no shorter than that and no longer than the span the server itself saw around
+# it (recv before, sendall after); and a host thread that then forbids itself the time-stamp counter (prctl
 # PR_SET_TSC, PR_TSC_SIGSEGV) keeps serving, and is still measured. The first exchange is given time to be
-# recorded before the prctl (exchanges still open at that moment may get a wrong duration: clock.h).
-rm -f "$tmp/sink/summary" "$tmp/sink/durations"
-res=$(env "${shim_env[@]}" OTEL_METRIC_EXPORT_INTERVAL=200 timeout 30 $PY - 2>/dev/null <<'PYEOF'
-import ctypes, socket, time
+# recorded before the prctl (exchanges still open at that moment may get a wrong duration: clock.h). A value
+# that is neither auto nor monotonic is one line on stderr (per process that loads the shim), and auto.
+check_clock() { # setting slow-status after-status
+  rm -f "$tmp/sink/durations"
+  local res spans
+  res=$(env "${shim_env[@]}" OTELC_AUTOINSTR_CLOCK="$1" OTEL_METRIC_EXPORT_INTERVAL=200 timeout 30 $PY - "$2" "$3" \
+        2>"$tmp/clock.err" <<'PYEOF'
+import ctypes, socket, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
 def exchange(status, delay):
@@ -179,35 +183,45 @@ def exchange(status, delay):
     c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     t0 = time.monotonic(); a.recv(1000)
     time.sleep(delay)
-    a.sendall(b"HTTP/1.1 " + status + b"\r\nContent-Length: 2\r\n\r\nhi"); t1 = time.monotonic()
+    a.sendall(b"HTTP/1.1 " + status.encode() + b" X\r\nContent-Length: 2\r\n\r\nhi"); t1 = time.monotonic()
     c.recv(1000); a.close(); c.close()
     return t1 - t0
-spans = [exchange(b"202 Accepted", 0.15)]
+spans = [exchange(sys.argv[1], 0.15)]
 time.sleep(0.6)                                   # recorded (the thread drains every 20-200 ms)
 print("prctl=%d" % libc.prctl(26, 2, 0, 0, 0))    # PR_SET_TSC, PR_TSC_SIGSEGV
-spans += [exchange(b"203 After", 0.05), exchange(b"203 After", 0.05)]
+spans += [exchange(sys.argv[2], 0.05), exchange(sys.argv[2], 0.05)]
 print("spans=%.6f,%.6f" % (spans[0], spans[1] + spans[2]))
 PYEOF
 )
-echo "$res" | grep -q '^prctl=0$' || fail "prctl(PR_SET_TSC) under the shim: '$res'"
-spans=$(echo "$res" | sed -n 's/^spans=//p')
-[ -n "$spans" ] || fail "the server did not finish after prctl(PR_SET_TSC): '$res'"
-for _ in $(seq 1 100); do grep -q 'status_code=203' "$tmp/sink/durations" 2>/dev/null && break; sleep 0.1; done
-$PY - "$tmp/sink/durations" "$spans" <<'PYEOF' || fail "durations: $(cat "$tmp/sink/durations" 2>/dev/null)"
+  echo "$res" | grep -q '^prctl=0$' || fail "clock $1: prctl(PR_SET_TSC) under the shim: '$res' $(cat "$tmp/clock.err")"
+  spans=$(echo "$res" | sed -n 's/^spans=//p')
+  [ -n "$spans" ] || fail "clock $1: the server did not finish after prctl(PR_SET_TSC): '$res'"
+  for _ in $(seq 1 100); do grep -q "status_code=$3" "$tmp/sink/durations" 2>/dev/null && break; sleep 0.1; done
+  $PY - "$tmp/sink/durations" "$spans" "$2" "$3" <<'PYEOF' || fail "clock $1: durations: $(cat "$tmp/sink/durations" 2>/dev/null)"
 import sys
 lines = open(sys.argv[1]).read().splitlines()
 spans = [float(x) for x in sys.argv[2].split(",")]
 def series(status):
-    got = [l for l in lines if l.startswith("http.server.request.duration ") and "status_code=%d" % status in l]
+    got = [l for l in lines if l.startswith("http.server.request.duration ") and "status_code=%s" % status in l]
     assert len(got) == 1, got
     f = dict(kv.split("=", 1) for kv in got[0].split()[1:])
     return int(f["count"]), float(f["sum"])
-for status, count, least, span in ((202, 1, 0.15, spans[0]), (203, 2, 0.10, spans[1])):
+for status, count, least, span in ((sys.argv[3], 1, 0.15, spans[0]), (sys.argv[4], 2, 0.10, spans[1])):
     n, total = series(status)
     assert n == count, (status, n)
     assert least <= total <= span * 1.001 + 1e-4, (status, total, least, span)
 PYEOF
-ok "durations are seconds within the server's own span, and prctl(PR_SET_TSC) later changes nothing for the host"
+}
+check_clock auto 202 203
+[ ! -s "$tmp/clock.err" ] || fail "clock auto wrote to stderr: $(cat "$tmp/clock.err")"
+check_clock monotonic 205 206
+[ ! -s "$tmp/clock.err" ] || fail "clock monotonic wrote to stderr: $(cat "$tmp/clock.err")"
+check_clock rdtsc 207 208
+# one line per process that loaded the shim (timeout and python here), and nothing else
+n=$(grep -c '^otelc-preload: OTELC_AUTOINSTR_CLOCK: not auto or monotonic; using auto$' "$tmp/clock.err" || true)
+[ "$n" -ge 1 ] && [ "$(wc -l <"$tmp/clock.err")" = "$n" ] ||
+  fail "OTELC_AUTOINSTR_CLOCK=rdtsc: want its one line per process on stderr: $(cat "$tmp/clock.err")"
+ok "durations are seconds within the server's own span with OTELC_AUTOINSTR_CLOCK auto and monotonic (a bad value: one line, auto), and prctl(PR_SET_TSC) later changes nothing for the host"
 
 # OTELC_AUTOINSTR=off: the server serves, nothing is exported. (The process above did serve one HTTP request
 # and exported it at exit: start from a clean summary.)

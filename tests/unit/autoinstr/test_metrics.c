@@ -37,6 +37,16 @@ static void test_config_snapshot(void) {
   CHECK_STR(preload_getenv("OTEL_SERVICE_NAME"), "svc"); /* from the snapshot, whatever the environment says */
   setenv("OTELC_TEST_LIVE", "yes", 1);
   CHECK_STR(preload_getenv("OTELC_TEST_LIVE"), "yes"); /* other names: the live environment */
+  CHECK(!preload_cfg.clock_monotonic && !preload_cfg.clock_unknown); /* OTELC_AUTOINSTR_CLOCK unset: auto */
+  char *mono[] = {"OTELC_AUTOINSTR_CLOCK=Monotonic", NULL};
+  preload_config_load(mono, NULL);
+  CHECK(preload_cfg.clock_monotonic && !preload_cfg.clock_unknown);
+  char *autoc[] = {"OTELC_AUTOINSTR_CLOCK=auto", NULL};
+  preload_config_load(autoc, NULL);
+  CHECK(!preload_cfg.clock_monotonic && !preload_cfg.clock_unknown);
+  char *bad[] = {"OTELC_AUTOINSTR_CLOCK=rdtsc", NULL};
+  preload_config_load(bad, NULL);
+  CHECK(!preload_cfg.clock_monotonic && preload_cfg.clock_unknown);
   char *off[] = {"OTELC_AUTOINSTR=off", NULL};
   preload_config_load(off, NULL);
   CHECK(!preload_cfg.enabled);
