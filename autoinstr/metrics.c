@@ -98,9 +98,9 @@ static void record(const sniff_event *ev) {
     otelc_attr a[8];
     char st[8];
     size_t n = event_attrs(ev, a, st, sizeof st);
-    slot->duration = otelc_bind(g_duration, a, n);
-    slot->req_size = otelc_bind(g_req_size, a, n);
-    slot->resp_size = otelc_bind(g_resp_size, a, n);
+    slot->duration = otelc_bind_exclusive(g_duration, a, n); /* recorded by this thread only */
+    slot->req_size = otelc_bind_exclusive(g_req_size, a, n);
+    slot->resp_size = otelc_bind_exclusive(g_resp_size, a, n);
     slot->key = key;
   }
   if (slot) {

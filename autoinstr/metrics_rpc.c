@@ -94,7 +94,7 @@ void metrics_rpc_record(const sniff_event *ev) {
     otelc_attr a[6];
     char code[8];
     size_t n = rpc_attrs(ev, a, code, sizeof code);
-    e->duration = otelc_bind(g_call_duration, a, n);
+    e->duration = otelc_bind_exclusive(g_call_duration, a, n); /* recorded by the recording thread only */
     e->key = key;
   }
   if (e) {

@@ -1,7 +1,8 @@
-/* bench_sdk.c — libotelc hot-path figures: bound counter add (1 and 2 threads), per-call adds (also with the
- * set passed in another order than its series was created with) and histogram records with 3 attributes,
- * new-series cost with 10,000 present, collect + encode of 10,000 series, and memory per series. Prints one
- * line per figure; asserts nothing (see docs/performance.md, "SDK").
+/* bench_sdk.c — libotelc hot-path figures: bound counter add (1 and 2 threads), bound histogram record (shared
+ * and exclusive handles), per-call adds (also with the set passed in another order than its series was created
+ * with) and histogram records with 3 attributes, new-series cost with 10,000 present, collect + encode of
+ * 10,000 series, and memory per series. Prints one line per figure; asserts nothing (see docs/performance.md,
+ * "SDK").
  * Times are the calling thread's CPU time, best of REPS runs (the machine these figures come from is shared);
  * nothing but the measured calls runs inside a timed region (attribute strings are formatted beforehand).
  *   cmake -S . -B build/bench -DCMAKE_BUILD_TYPE=Release && cmake --build build/bench --target bench_sdk
@@ -97,6 +98,24 @@ static void bench_bound(void) {
   printf("bound counter add, 2 threads, same series: %6.2f ns/op per thread (CPU time), %.2fx the 1-thread rate\n",
          slowest * 1e9 / BOUND_OPS, rate2 / single_rate);
   pthread_barrier_destroy(&bar);
+
+  /* bound histogram handles: shared (any thread; lock-prefixed bucket and sum) and exclusive (one thread at a
+   * time; own cells, plain stores). Values cycle over the buckets, as request durations do. */
+  otelc_instrument *h = otelc_histogram(otelc_meter_get(mp, "bench", NULL, NULL), "bound.hist", NULL);
+  otelc_attr attrs[] = {OTELC_ATTR_STR("route", "/api")};
+  for (int exclusive = 0; exclusive < 2; exclusive++) {
+    otelc_series *s = exclusive ? otelc_bind_exclusive(h, attrs, 1) : otelc_bind(h, attrs, 1);
+    double best = 1e9;
+    for (int r = 0; r < 3; r++) {
+      double t0 = now_s();
+      for (uint64_t i = 0; i < BOUND_OPS / 10; i++) otelc_series_record_f64(s, (double)(i & 1023));
+      double took = now_s() - t0;
+      best = took < best ? took : best;
+    }
+    printf("bound histogram record, %s:      %6.2f ns/op\n", exclusive ? "exclusive" : "shared   ",
+           best * 1e9 / (BOUND_OPS / 10));
+    otelc_series_release(s);
+  }
   otelc_meter_provider_free(mp);
 }
 

@@ -132,13 +132,14 @@ static bool hist_point(collect_ctx *c, otelc_instrument *in, otelc_srec *s) {
   memcpy(&prev_sum, &prev[nb], sizeof prev_sum);
   uint64_t *counts = c->scratch;
   uint64_t count = 0;
+  double sum_total;
+  otelc_hist_totals(in, s, counts, &sum_total); /* the shared cells and exclusive handles' own cells */
   for (size_t i = 0; i < nb; i++) {
-    uint64_t cur = atomic_load_explicit(&cells->buckets[i], memory_order_relaxed);
+    uint64_t cur = counts[i];
     counts[i] = cur - prev[i];
     count += counts[i];
     if (in->delta) prev[i] = cur;
   }
-  double sum_total = u2d(atomic_load_explicit(&cells->sum_bits, memory_order_relaxed));
   double sum = sum_total - prev_sum;
   if (in->delta) memcpy(&prev[nb], &sum_total, sizeof sum_total);
   if (count == 0 && in->delta) return false;

@@ -533,6 +533,20 @@ uint64_t otelc_series_total(const otelc_instrument *in, otelc_srec *s) {
   return v;
 }
 
+void otelc_hist_totals(const otelc_instrument *in, otelc_srec *s, uint64_t *buckets, double *sum) {
+  otelc_hist_cells *c = otelc_hist_area(s);
+  size_t nb = in->n_bounds + 1;
+  for (size_t i = 0; i < nb; i++) buckets[i] = atomic_load_explicit(&c->buckets[i], memory_order_relaxed);
+  double total = u2d(atomic_load_explicit(&c->sum_bits, memory_order_relaxed));
+  for (otelc_series *b = atomic_load_explicit(&s->bound, memory_order_acquire); b; b = b->next_bound) {
+    if (b->mode != OTELC_BOUND_HIST_OWN) continue;
+    otelc_hist_own *own = otelc_series_hist_own(b);
+    for (size_t i = 0; i < nb; i++) buckets[i] += atomic_load_explicit(&own->buckets[i], memory_order_relaxed);
+    total += u2d(atomic_load_explicit(&own->sum_bits, memory_order_relaxed));
+  }
+  *sum = total;
+}
+
 /* ---- recording -------------------------------------------------------------------------------------- */
 
 static inline size_t bucket_index(const double *b, size_t n, double v) {
@@ -572,6 +586,20 @@ static void hist_record(otelc_instrument *in, otelc_srec *s, double v) {
   otelc_hist_cells *c = otelc_hist_area(s);
   atomic_fetch_add_explicit(&c->buckets[bucket_index(in->bounds, in->n_bounds, v)], 1, memory_order_relaxed);
   atomic_add_double(&c->sum_bits, v);
+  atomic_min_double(&c->min_bits, v);
+  atomic_max_double(&c->max_bits, v);
+}
+
+/* One writer at a time (otelc_bind_exclusive): the handle's own bucket and sum are loaded and stored, no lock
+ * prefix; the extremes are the series' shared cells, written only when v is a new one. */
+static void hist_record_own(otelc_series *h, double v) {
+  otelc_instrument *in = h->inst;
+  otelc_hist_own *own = otelc_series_hist_own(h);
+  _Atomic uint64_t *b = &own->buckets[bucket_index(in->bounds, in->n_bounds, v)];
+  atomic_store_explicit(b, atomic_load_explicit(b, memory_order_relaxed) + 1, memory_order_relaxed);
+  atomic_store_explicit(&own->sum_bits, d2u(u2d(atomic_load_explicit(&own->sum_bits, memory_order_relaxed)) + v),
+                        memory_order_relaxed);
+  otelc_hist_cells *c = otelc_hist_area(h->rec);
   atomic_min_double(&c->min_bits, v);
   atomic_max_double(&c->max_bits, v);
 }
@@ -685,46 +713,61 @@ void otelc_observe_f64(otelc_observer *obs, double v, const otelc_attr *attrs, s
 
 /* ---- bound series ----------------------------------------------------------------------------------- */
 
-otelc_series *otelc_bind(otelc_instrument *in, const otelc_attr *attrs, size_t n) {
+/* The handle mode a bind gives: counters always get their own cell (one writer at a time, otelc.h), histograms
+ * only when the caller promised one writer at a time (otelc_bind_exclusive). */
+static uint32_t bound_mode(const otelc_instrument *in, bool exclusive) {
+  if (in->agg == OTELC_AGG_SUM_I64) return OTELC_BOUND_CELL_I64;
+  if (in->agg == OTELC_AGG_SUM_F64) return OTELC_BOUND_CELL_F64;
+  if (in->agg == OTELC_AGG_HISTOGRAM && exclusive) return OTELC_BOUND_HIST_OWN;
+  return OTELC_BOUND_SHARED;
+}
+
+static otelc_series *bind_series(otelc_instrument *in, const otelc_attr *attrs, size_t n, bool exclusive) {
   if (!in || in->agg == OTELC_AGG_DROP || in->observable) return &g_noop_series;
   otelc_fork_check(in->meter->provider);
   otelc_srec *s = resolve(in, attrs, n);
   if (!s) return &g_noop_series;
+  uint32_t mode = bound_mode(in, exclusive);
   pthread_mutex_lock(&in->mu);
   otelc_series *h = NULL;
   for (otelc_series **pp = &in->free_bound; *pp; pp = &(*pp)->next_free) {
-    if ((*pp)->rec == s) {
+    if ((*pp)->rec == s && (*pp)->mode == mode) { /* a released handle's cells, still counted: reused */
       h = *pp;
       *pp = h->next_free;
       break;
     }
   }
   if (!h) {
-    h = aligned_alloc(OTELC_CACHE_LINE, sizeof *h);
+    /* An own-cells histogram handle carries its sum and bucket counts after the struct (otelc_hist_own). */
+    size_t own = mode == OTELC_BOUND_HIST_OWN ? sizeof(otelc_hist_own) + (in->n_bounds + 1) * sizeof(uint64_t) : 0;
+    size_t size = (sizeof *h + own + OTELC_CACHE_LINE - 1) / OTELC_CACHE_LINE * OTELC_CACHE_LINE;
+    h = aligned_alloc(OTELC_CACHE_LINE, size);
     if (!h) {
       pthread_mutex_unlock(&in->mu);
       OTELC_ERROR("instrument \"%s\": out of memory binding a series", in->name);
       return &g_noop_series;
     }
-    memset(h, 0, sizeof *h);
+    memset(h, 0, size);
     h->rec = s;
     h->inst = in;
-    if (in->agg == OTELC_AGG_SUM_I64) h->mode = OTELC_BOUND_CELL_I64;
-    else if (in->agg == OTELC_AGG_SUM_F64) h->mode = OTELC_BOUND_CELL_F64;
-    else h->mode = OTELC_BOUND_SHARED;
-    if (h->mode != OTELC_BOUND_SHARED) {
-      h->next_bound = atomic_load_explicit(&s->bound, memory_order_relaxed);
-      atomic_store_explicit(&s->bound, h, memory_order_release);
-    } else {
-      /* Shared handles have no cell; keep them on the series' list too, so they are freed with it. */
-      h->next_bound = atomic_load_explicit(&s->bound, memory_order_relaxed);
-      atomic_store_explicit(&s->bound, h, memory_order_release);
-    }
+    h->mode = mode;
+    /* Every handle goes on the series' list, so it is freed with it; the collector adds the cells of those
+     * that have some (published with release: their zeroed cells come first). */
+    h->next_bound = atomic_load_explicit(&s->bound, memory_order_relaxed);
+    atomic_store_explicit(&s->bound, h, memory_order_release);
   }
   h->released = 0;
   h->next_free = NULL;
   pthread_mutex_unlock(&in->mu);
   return h;
+}
+
+otelc_series *otelc_bind(otelc_instrument *in, const otelc_attr *attrs, size_t n) {
+  return bind_series(in, attrs, n, false);
+}
+
+otelc_series *otelc_bind_exclusive(otelc_instrument *in, const otelc_attr *attrs, size_t n) {
+  return bind_series(in, attrs, n, true);
 }
 
 void otelc_series_add_u64(otelc_series *h, uint64_t v) {
@@ -736,6 +779,8 @@ void otelc_series_add_u64(otelc_series *h, uint64_t v) {
   if (h->mode == OTELC_BOUND_CELL_F64) {
     uint64_t c = atomic_load_explicit(&h->cell, memory_order_relaxed);
     atomic_store_explicit(&h->cell, d2u(u2d(c) + (double)v), memory_order_relaxed);
+  } else if (h->mode == OTELC_BOUND_HIST_OWN) {
+    hist_record_own(h, (double)v);
   } else if (h->mode == OTELC_BOUND_SHARED) {
     apply_f64(h->inst, h->rec, (double)v);
   }
@@ -750,6 +795,8 @@ void otelc_series_record_i64(otelc_series *h, int64_t v) {
   } else if (h->mode == OTELC_BOUND_CELL_F64) {
     uint64_t c = atomic_load_explicit(&h->cell, memory_order_relaxed);
     atomic_store_explicit(&h->cell, d2u(u2d(c) + (double)v), memory_order_relaxed);
+  } else if (h->mode == OTELC_BOUND_HIST_OWN) {
+    hist_record_own(h, (double)v);
   } else {
     apply_i64(h->inst, h->rec, v);
   }
@@ -764,6 +811,8 @@ void otelc_series_record_f64(otelc_series *h, double v) {
   } else if (h->mode == OTELC_BOUND_CELL_I64) {
     uint64_t c = atomic_load_explicit(&h->cell, memory_order_relaxed);
     atomic_store_explicit(&h->cell, c + (uint64_t)d2i64(v), memory_order_relaxed);
+  } else if (h->mode == OTELC_BOUND_HIST_OWN) {
+    hist_record_own(h, v);
   } else {
     apply_f64(h->inst, h->rec, v);
   }
@@ -802,8 +851,8 @@ void otelc_instrument_reset_after_fork(otelc_instrument *in) {
     case OTELC_AGG_HISTOGRAM: {
       otelc_hist_cells *c = otelc_hist_area(s);
       uint64_t *prev = otelc_hist_prev(in, s);
-      for (size_t i = 0; i <= in->n_bounds; i++) prev[i] = atomic_load(&c->buckets[i]);
-      double sum = u2d(atomic_load(&c->sum_bits));
+      double sum;
+      otelc_hist_totals(in, s, prev, &sum);
       memcpy(&prev[in->n_bounds + 1], &sum, sizeof sum);
       atomic_store(&c->min_bits, d2u(INFINITY));
       atomic_store(&c->max_bits, d2u(-INFINITY));

@@ -75,10 +75,13 @@ typedef struct otelc_exp_cells {
 } otelc_exp_cells;
 
 /* Bound handle modes. */
-enum { OTELC_BOUND_NOOP = 0, OTELC_BOUND_CELL_I64, OTELC_BOUND_CELL_F64, OTELC_BOUND_SHARED };
+enum { OTELC_BOUND_NOOP = 0, OTELC_BOUND_CELL_I64, OTELC_BOUND_CELL_F64, OTELC_BOUND_SHARED, OTELC_BOUND_HIST_OWN };
 
 /* A bound series handle (public as otelc_series). Counters and up-down counters add into `cell`, written
- * only by the owning thread (relaxed load + store, no lock prefix) and summed by the collector. */
+ * only by the owning thread (relaxed load + store, no lock prefix) and summed by the collector. An exclusive
+ * histogram handle (OTELC_BOUND_HIST_OWN, otelc_bind_exclusive) has its own sum and bucket counts after the
+ * struct (otelc_series_hist_own), written the same way and added to the series' shared cells at collection;
+ * min and max stay in the shared cells, where a record writes (compare-exchange) only a new extreme. */
 struct otelc_series {
   _Atomic uint64_t cell;
   uint32_t mode;
@@ -88,6 +91,13 @@ struct otelc_series {
   struct otelc_series *next_bound; /* in rec->bound (immutable once published) */
   struct otelc_series *next_free;  /* the instrument's free list (under inst->mu) */
 } __attribute__((aligned(OTELC_CACHE_LINE)));
+
+/* The own cells of an OTELC_BOUND_HIST_OWN handle: sum_bits, then one count per bucket. */
+typedef struct otelc_hist_own {
+  _Atomic uint64_t sum_bits;
+  _Atomic uint64_t buckets[];
+} otelc_hist_own;
+static inline otelc_hist_own *otelc_series_hist_own(struct otelc_series *h) { return (otelc_hist_own *)(h + 1); }
 
 /* The keys of an instrument's series, each stored once (from the series arena, in the layout of
  * otelc_attrs_key_store); the stored attribute entries point at them. Used only under the instrument's mutex,
@@ -237,6 +247,9 @@ void otelc_instrument_free(otelc_instrument *inst);
 otelc_srec *otelc_series_get(otelc_instrument *inst, otelc_attrs_prepared *p);
 /* Sum of a sum series: its shared cell plus every bound cell (int64 or double bits). */
 uint64_t otelc_series_total(const otelc_instrument *inst, otelc_srec *s);
+/* Totals of an explicit-bucket histogram series: its shared cells plus every exclusive handle's own cells.
+ * buckets: n_bounds + 1 counts. */
+void otelc_hist_totals(const otelc_instrument *inst, otelc_srec *s, uint64_t *buckets, double *sum);
 static inline otelc_hist_cells *otelc_hist_area(otelc_srec *s) { return (otelc_hist_cells *)(s + 1); }
 static inline otelc_sattr *otelc_srec_attrs(const otelc_instrument *inst, const otelc_srec *s) {
   return (otelc_sattr *)((char *)(s + 1) + inst->area_size);

@@ -264,6 +264,12 @@ OTELC_API void otelc_record_f64(otelc_instrument *inst, double value, const otel
  * their own handles: each gets its own cell, the cells are summed at collection, and the threads never share
  * a cache line. Gauge and histogram handles are safe from any number of threads. Never NULL. */
 OTELC_API otelc_series *otelc_bind(otelc_instrument *inst, const otelc_attr *attrs, size_t n_attrs);
+/* The same, for a caller that records through the handle from ONE THREAD AT A TIME whatever the instrument: an
+ * explicit-bucket histogram handle then gets, like a counter's, its own bucket counts and sum, written without
+ * a lock prefix and added up at collection (min and max stay shared and are written only for a new extreme).
+ * For the other instruments it is otelc_bind. For recording loops that own their handles (a per-thread
+ * recorder, an event consumer). Never NULL. */
+OTELC_API otelc_series *otelc_bind_exclusive(otelc_instrument *inst, const otelc_attr *attrs, size_t n_attrs);
 OTELC_API void otelc_series_add_u64(otelc_series *s, uint64_t value);
 OTELC_API void otelc_series_record_i64(otelc_series *s, int64_t value);
 OTELC_API void otelc_series_record_f64(otelc_series *s, double value);

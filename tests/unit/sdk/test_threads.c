@@ -1,6 +1,7 @@
 /* test_threads.c — recording from many threads: per-call adds, bound handles (one per thread, same series),
- * histograms and concurrent series creation all give exact totals, also while another thread collects with
- * delta temporality (the sum of the deltas equals what was recorded). */
+ * histograms (per call, shared handles, one exclusive handle per thread) and concurrent series creation all
+ * give exact totals, also while another thread collects with delta temporality (the sum of the deltas equals
+ * what was recorded). */
 #include <pthread.h>
 
 #include "sdk_testutil.h"
@@ -18,17 +19,20 @@ static void *worker(void *arg) {
   otelc_attr shared[] = {OTELC_ATTR_STR("k", "shared")};
   otelc_series *mine = otelc_bind(x->c, shared, 1);
   otelc_series *hs = otelc_bind(x->h, shared, 1);
+  otelc_series *hx = otelc_bind_exclusive(x->h, shared, 1); /* this thread's own cells */
   for (int i = 0; i < OPS; i++) {
     otelc_add_u64(x->c, 1, shared, 1);
     otelc_series_add_u64(mine, 2);
     otelc_record_f64(x->h, i % 100, shared, 1);
     otelc_series_record_f64(hs, 1);
+    otelc_series_record_f64(hx, 3);
     otelc_record_f64(x->f, 0.5, NULL, 0);
     otelc_attr a[] = {OTELC_ATTR_INT("i", i % 500), OTELC_ATTR_INT("thread", x->id % 2)};
     otelc_add_u64(x->many, 1, a, 2);
   }
   otelc_series_release(mine);
   otelc_series_release(hs);
+  otelc_series_release(hx);
   return NULL;
 }
 
@@ -83,7 +87,7 @@ static void exact_totals(otelc_temporality_preference t) {
     }
   many_sum = delta ? many_sum + many_last : many_last;
   CHECK_EQ(c_sum, (int64_t)THREADS * OPS * 3);
-  CHECK_EQ(h_count, (uint64_t)THREADS * OPS * 2);
+  CHECK_EQ(h_count, (uint64_t)THREADS * OPS * 3);
   CHECK_DBL(f_sum, THREADS * OPS * 0.5);
   CHECK_EQ(many_sum, (int64_t)THREADS * OPS);
   if (!delta) CHECK_EQ(otelc_memory_exporter_point_count(exp, 0, "many"), 1000);
