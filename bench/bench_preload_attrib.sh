@@ -10,6 +10,7 @@
 #   SLICES=40 bench/bench_preload_attrib.sh build/rel
 #   CONFIGS="plain plain2 thread none" bench/bench_preload_attrib.sh build/rel
 #   CONFIGS="plain spin off none" SPIN_NS=500 bench/bench_preload_attrib.sh build/rel
+#   CONFIGS="plain spin100 spin250 spin500 spin750 none" bench/bench_preload_attrib.sh build/rel
 #   BASELINE_SHIM=/tmp/old/build/autoinstr/libotelc-preload.so CONFIGS="plain baseline none" bench/bench_preload_attrib.sh build/rel
 #
 # Configurations: plain; plain2 (a second plain instance: the instrument's own noise); thread (a preload
@@ -17,8 +18,9 @@
 # library that, after each recv() that returned bytes, burns SPIN_NS nanoseconds (default 500) of register-only
 # arithmetic: no memory touched, no system call. It prices plain user-space work on the machine at hand, so the
 # 2 % target can be read as a budget in ns per request here, and the shim's own cost compared with what its
-# instructions alone would cost); off (the shim with OTELC_AUTOINSTR=off: interposers only); none (the shim
-# with OTEL_METRICS_EXPORTER=none: sniffing, recording thread, no export); full (the shim exporting every 5 s
+# instructions alone would cost; spinN, e.g. spin250, burns N ns, so that several amounts share one run and
+# draw the budget curve); off (the shim with OTELC_AUTOINSTR=off: interposers only); none (the shim with
+# OTEL_METRICS_EXPORTER=none: sniffing, recording thread, no export); full (the shim exporting every 5 s
 # to the tests' OTLP sink, when python3-protobuf is there); baseline (another build of the shim,
 # BASELINE_SHIM=path, as none: to compare two versions in the same rounds); and any NAME given in
 # ALT_SHIMS="NAME=path ...", the same for several builds at once (ablations). The first configuration is the
@@ -80,6 +82,7 @@ config_env() { # the environment of one configuration, into the array E
     plain | plain2) E=(OTELC_BENCH="$1") ;;
     thread) E=(LD_PRELOAD="$tmp/thread.so") ;;
     spin) E=(LD_PRELOAD="$tmp/spin.so" SPIN_NS="${SPIN_NS:-500}") ;;
+    spin[0-9]*) E=(LD_PRELOAD="$tmp/spin.so" SPIN_NS="${1#spin}") ;;
     off) E=(LD_PRELOAD="$shim" OTELC_AUTOINSTR=off) ;;
     none) E=(LD_PRELOAD="$shim" OTEL_METRICS_EXPORTER=none) ;;
     baseline) E=(LD_PRELOAD="${BASELINE_SHIM:?BASELINE_SHIM: another build of the shim to compare with}" OTEL_METRICS_EXPORTER=none) ;;
