@@ -149,9 +149,32 @@ static inline bool h1scan_status_line(const uint8_t *data, const uint8_t *lf, h1
   return true;
 }
 
-/* A Content-Length value from v on: OWS 1*18DIGIT OWS CRLF, all before end. -1 when it is anything else
- * (a list, a sign, an empty value, more digits: the full parser's business) or not complete. */
-static inline int64_t h1scan_length_value(const uint8_t *v, const uint8_t *end) {
+/* The common value, " " 1*7DIGIT CRLF filling [v, end) exactly, read 8 bytes at a time (the head goes on
+ * past the line: buf_end is the buffer's end): the value, or -1 for anything else (h1scan_length_value then
+ * reads it byte by byte, the authority on it). In d = x - "00000000" a byte before the first non-digit is
+ * its digit (no borrow reaches it from below), and a byte is not a digit exactly when d's byte is above 9,
+ * which adding 0x76 brings to bit 7 (a carry out of a byte only happens past the first non-digit). The k
+ * digits must be exactly the bytes before the CR; they are moved to the top of the word, so that zeros
+ * lead, and combined pairwise (x10, x100, x10000). ~25 instructions where the byte loop took ~65. */
+static inline int64_t h1scan_length_value_short(const uint8_t *v, const uint8_t *end, const uint8_t *buf_end) {
+  size_t n = (size_t)(end - v);
+  if (n < 4 || n > 10 || buf_end - v < 9 || v[0] != ' ' || end[-2] != '\r' || end[-1] != '\n') return -1;
+  unsigned k = (unsigned)n - 3;
+  uint64_t d = h1scan_load8(v + 1) - 0x3030303030303030ull;
+  uint64_t non_digit = ((d + 0x7676767676767676ull) | d) & 0x8080808080808080ull;
+  if (!non_digit || (unsigned)__builtin_ctzll(non_digit) / 8 != k) return -1;
+  d <<= 8 * (8 - k);
+  d = (d & 0x0f0f0f0f0f0f0f0full) * 2561 >> 8;
+  d = (d & 0x00ff00ff00ff00ffull) * 6553601 >> 16;
+  return (int64_t)((d & 0x0000ffff0000ffffull) * 42949672960001ull >> 32);
+}
+
+/* A Content-Length value from v on: OWS 1*18DIGIT OWS CRLF, all before end (buf_end: the buffer's end, at or
+ * past end). -1 when it is anything else (a list, a sign, an empty value, more digits: the full parser's
+ * business) or not complete. */
+static inline int64_t h1scan_length_value(const uint8_t *v, const uint8_t *end, const uint8_t *buf_end) {
+  int64_t quick = h1scan_length_value_short(v, end, buf_end);
+  if (__builtin_expect(quick >= 0, 1)) return quick;
   while (v < end && (*v == ' ' || *v == '\t')) v++;
   const uint8_t *d = v, *dmax = end - v > H1SCAN_MAX_CL_DIGITS ? v + H1SCAN_MAX_CL_DIGITS : end;
   int64_t cl = 0;
@@ -188,16 +211,17 @@ static inline int h1scan_line_class(const uint8_t *p, size_t n) {
   }
 }
 
-/* One header line [p, e) (e: its CR, followed by its LF; e > p) whose class is fb (not 0): false when the head
- * is not simple. */
-PRELOAD_HOT static inline bool h1scan_field(const uint8_t *p, const uint8_t *e, int fb, bool request, h1scan_head *out) {
+/* One header line [p, e) (e: its CR, followed by its LF; e > p) whose class is fb (not 0), in a buffer that
+ * ends at buf_end: false when the head is not simple. */
+PRELOAD_HOT static inline bool h1scan_field(const uint8_t *p, const uint8_t *e, const uint8_t *buf_end, int fb,
+                                            bool request, h1scan_head *out) {
   size_t n = (size_t)(e - p);
   switch (fb) {
   case H1SCAN_FB_C: /* content-length */
     if (n > 15 && p[14] == ':' && h1scan_lower8(p) == h1scan_const8("content-") &&
         h1scan_lower8(p + 6) == h1scan_const8("t-length") && p[7] == '-') {
       if (out->content_length >= 0) return false; /* repeated: the full parser's list rules */
-      out->content_length = h1scan_length_value(p + 15, e + 2);
+      out->content_length = h1scan_length_value(p + 15, e + 2, buf_end);
       return out->content_length >= 0;
     }
     return true;
@@ -243,7 +267,8 @@ static inline __attribute__((always_inline)) bool h1scan_head_of(const uint8_t *
       return true;
     }
     int fb = h1scan_line_class(line, (size_t)(lf - 1 - line));
-    if (__builtin_expect(fb != 0, 0) && !h1scan_field(line, lf - 1, fb, request, out)) return false;
+    if (__builtin_expect(fb != 0, 0) && !h1scan_field(line, lf - 1, data + len, fb, request, out))
+      return false;
     line = lf + 1;
   }
 }

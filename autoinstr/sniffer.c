@@ -89,17 +89,26 @@ PRELOAD_HOT static sniff_req *reading(sniff_conn *c) {
 }
 
 /* r is counted in the connection's open requests (+1) or no longer (-1): c->open, sniffer.h. Only this thread
- * writes the word, so a load and a store do; the first request of a method also tells the sink. */
+ * writes the word, so a load and a store do; the first request of a method also tells the sink. The port
+ * slot and scheme bits are written when they are known (sniff_init, open_word_https), not here: a count
+ * never carries into them (SNIFF_MAX_PENDING per method) and never goes below zero. */
 PRELOAD_HOT static void count_open(sniff_conn *c, const sniff_req *r, int delta) {
   uint64_t w = atomic_load_explicit(&c->open, memory_order_relaxed);
   uint64_t one = 1ull << (r->method * SNIFF_OPEN_COUNT_BITS);
+  if (delta < 0) {
+    atomic_store_explicit(&c->open, w - one, memory_order_relaxed);
+    return;
+  }
   uint64_t seen = 1ull << (SNIFF_OPEN_SEEN_SHIFT + r->method);
-  bool tell = delta > 0 && !(w & seen);
-  w = delta > 0 ? w + one : w - one;
-  w = (w & ((1ull << SNIFF_OPEN_SCHEME_SHIFT) - 1)) | seen | (uint64_t)c->scheme << SNIFF_OPEN_SCHEME_SHIFT |
-      (uint64_t)c->port_slot << SNIFF_OPEN_SLOT_SHIFT;
-  atomic_store_explicit(&c->open, w, memory_order_relaxed);
-  if (tell && c->sink && c->sink->method_seen) c->sink->method_seen(c->sink->user, r->method, c->scheme, c->port_slot);
+  atomic_store_explicit(&c->open, (w + one) | seen, memory_order_relaxed);
+  if (!(w & seen) && c->sink && c->sink->method_seen)
+    c->sink->method_seen(c->sink->user, r->method, c->scheme, c->port_slot);
+}
+
+/* The connection turned out to be HTTPS (its first bytes came through SSL_read): before any request counted. */
+static void open_word_https(sniff_conn *c) {
+  uint64_t w = atomic_load_explicit(&c->open, memory_order_relaxed);
+  atomic_store_explicit(&c->open, w | 1ull << SNIFF_OPEN_SCHEME_SHIFT, memory_order_relaxed);
 }
 
 /* Reports the oldest open entry and removes it from the ring. */
@@ -511,6 +520,7 @@ void sniff_read_tls(sniff_conn *c, const uint8_t *data, size_t len, int64_t now_
   if (c->mode == SNIFF_MODE_NEW || c->mode == SNIFF_MODE_TLS) {
     c->mode = SNIFF_MODE_HTTP1;
     c->scheme = SNIFF_HTTPS;
+    open_word_https(c);
   }
   if (c->mode != SNIFF_MODE_HTTP1 || c->scheme != SNIFF_HTTPS) return;
   if (len == 0) {
