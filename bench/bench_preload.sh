@@ -11,6 +11,12 @@
 #   bench/bench_preload.sh [build-dir]        (a Release build without sanitizers: numbers worth recording)
 #   SLICES=60 ROUNDS=8 DURATION=4 bench/bench_preload.sh build/rel
 #   CALLGRIND=1 bench/bench_preload.sh build/rel
+#   SPIN="250 500" bench/bench_preload.sh build/rel
+#
+# SPIN="N ..." adds, to the same interleaved slices, an nginx under bench/preload_spin.c per N: a preload
+# library burning N ns of register-only arithmetic after each recv(). What those lose prices user-space work
+# on the machine at hand, so the shim's figure can be read against a budget in ns per request there
+# (docs/performance.md, "What 2 % buys").
 #
 # CALLGRIND=1 adds the figure a shared, loaded machine cannot spoil: nginx (one process, master_process off)
 # run under callgrind, plain and under the shim (OTEL_METRICS_EXPORTER=none), each driven by wrk for 3 s and
@@ -45,10 +51,15 @@ export_env=(OTEL_METRICS_EXPORTER=none)
 bench_pinning
 bench_nginx_instance plain on
 bench_nginx_instance shim on LD_PRELOAD="$shim" "${export_env[@]}"
+configs=(plain shim)
+for ns in ${SPIN:-}; do
+  bench_nginx_instance "spin$ns" on LD_PRELOAD="$(realpath "$build/bench/preload_spin.so")" SPIN_NS="$ns"
+  configs+=("spin$ns")
+done
 
-echo "nginx master + 1 worker, plain and shim at once (${pin_server[*]:-unpinned}), 100-byte file," \
+echo "nginx master + 1 worker, ${configs[*]} at once (${pin_server[*]:-unpinned}), 100-byte file," \
   "wrk -t1 -c32 keep-alive (${pin_client[*]:-unpinned}), $slices rounds of 1 s each, order alternated"
-bench_interleave "$slices" 1 plain shim
+bench_interleave "$slices" 1 "${configs[@]}"
 /usr/bin/python3 "$(dirname "$0")/slices_report.py" "$tmp/rows" plain
 
 # Latency at a paced, moderate rate (bench_http_latency.c: why not wrk's p99): LAT_RATE requests/s over 8

@@ -38,40 +38,9 @@ nginx_pid="" sink_pid=""
 source "$src/bench/bench_nginx.bash"
 trap bench_cleanup EXIT
 
-printf '#include <pthread.h>\n#include <unistd.h>\nstatic void *idle(void *a) { for (;;) sleep(1000); return a; }\n__attribute__((constructor)) static void start(void) { pthread_t t; pthread_create(&t, 0, idle, 0); }\n' >"$tmp/thread.c"
-gcc -O2 -shared -fPIC -o "$tmp/thread.so" "$tmp/thread.c" -lpthread
-# spin.so: recv() followed by SPIN_NS of a dependent multiply-add chain (one iteration's time is measured in
-# the constructor over 20 ms, so the burn is in ns, whatever the machine's clock rate).
-cat >"$tmp/spin.c" <<'SPIN'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <time.h>
-static ssize_t (*next_recv)(int, void *, size_t, int);
-static long iterations;
-volatile uint64_t spin_sink;
-__attribute__((noinline)) static uint64_t burn(long n, uint64_t x) {
-  for (long i = 0; i < n; i++) { x = x * 6364136223846793005ull + 1442695040888963407ull; __asm__("" : "+r"(x)); }
-  return x;
-}
-static double now_ns(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec * 1e9 + t.tv_nsec; }
-__attribute__((constructor)) static void init(void) {
-  next_recv = (ssize_t (*)(int, void *, size_t, int))dlsym(RTLD_NEXT, "recv");
-  const char *e = getenv("SPIN_NS");
-  double want = e ? atof(e) : 500, t0 = now_ns(), t1;
-  long n = 0;
-  do { spin_sink = burn(100000, (uint64_t)n); n += 100000; t1 = now_ns(); } while (t1 - t0 < 2e7);
-  iterations = (long)(want * n / (t1 - t0));
-}
-ssize_t recv(int fd, void *buf, size_t len, int flags) {
-  ssize_t r = next_recv(fd, buf, len, flags);
-  if (r > 0) spin_sink = burn(iterations, (uint64_t)r);
-  return r;
-}
-SPIN
-gcc -O2 -shared -fPIC -o "$tmp/spin.so" "$tmp/spin.c" -ldl
+# The instruments (bench/preload_thread.c, bench/preload_spin.c), built with the rest of bench/.
+thread_so=$(realpath "$build/bench/preload_thread.so")
+spin_so=$(realpath "$build/bench/preload_spin.so")
 
 bench_start_sink
 endpoint=$sink_endpoint
@@ -80,9 +49,9 @@ bench_pinning
 config_env() { # the environment of one configuration, into the array E
   case $1 in
     plain | plain2) E=(OTELC_BENCH="$1") ;;
-    thread) E=(LD_PRELOAD="$tmp/thread.so") ;;
-    spin) E=(LD_PRELOAD="$tmp/spin.so" SPIN_NS="${SPIN_NS:-500}") ;;
-    spin[0-9]*) E=(LD_PRELOAD="$tmp/spin.so" SPIN_NS="${1#spin}") ;;
+    thread) E=(LD_PRELOAD="$thread_so") ;;
+    spin) E=(LD_PRELOAD="$spin_so" SPIN_NS="${SPIN_NS:-500}") ;;
+    spin[0-9]*) E=(LD_PRELOAD="$spin_so" SPIN_NS="${1#spin}") ;;
     off) E=(LD_PRELOAD="$shim" OTELC_AUTOINSTR=off) ;;
     none) E=(LD_PRELOAD="$shim" OTEL_METRICS_EXPORTER=none) ;;
     baseline) E=(LD_PRELOAD="${BASELINE_SHIM:?BASELINE_SHIM: another build of the shim to compare with}" OTEL_METRICS_EXPORTER=none) ;;
