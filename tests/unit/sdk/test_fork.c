@@ -1,7 +1,7 @@
 /* test_fork.c — fork safety: a forked child exports only what it records itself (cumulative values restart
- * from zero, histograms too), with its own process.pid in the resource and a fresh start time, while the
- * parent keeps its own state; a child that never uses the SDK exports nothing. The child reports its
- * findings through its exit status. */
+ * from zero, histograms too, exclusive histogram handles included), with its own process.pid in the resource
+ * and a fresh start time, while the parent keeps its own state; a child that never uses the SDK exports
+ * nothing. The child reports its findings through its exit status. */
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -9,18 +9,19 @@
 
 /* Checks run in the child: returns a bit per failed check (0 = all good). */
 static int child_checks(otelc_meter_provider *mp, otelc_exporter *exp, otelc_instrument *c, otelc_instrument *h,
-                        otelc_series *bound, uint64_t parent_start) {
+                        otelc_series *bound, otelc_series *hx, uint64_t parent_start) {
   int bad = 0;
   otelc_attr a[] = {OTELC_ATTR_STR("k", "v")};
   otelc_add_u64(c, 7, a, 1);
   otelc_series_add_u64(bound, 1);
   otelc_record_f64(h, 3, NULL, 0);
+  otelc_series_record_f64(hx, 4); /* an exclusive handle's own cells restart from zero too */
   size_t before = otelc_memory_exporter_batches(exp);
   if (otelc_meter_provider_force_flush(mp, 2000) != OTELC_OK) bad |= 1;
   if (otelc_memory_exporter_batches(exp) != before + 1) bad |= 2;
   otelc_point p;
   if (!otelc_memory_exporter_find(exp, 0, "c", a, 1, &p) || p.as_int != 8) bad |= 4;
-  if (!otelc_memory_exporter_find(exp, 0, "h", NULL, 0, &p) || p.count != 1 || p.sum != 3) bad |= 8;
+  if (!otelc_memory_exporter_find(exp, 0, "h", NULL, 0, &p) || p.count != 2 || p.sum != 7) bad |= 8;
   if (p.start_time_ns <= parent_start) bad |= 16;
   char buf[32];
   if (!otelc_memory_exporter_resource_attr(exp, 0, "process.pid", buf, sizeof buf) || atol(buf) != getpid())
@@ -41,6 +42,8 @@ static void child_exports_only_its_own_data(void) {
   otelc_attr a[] = {OTELC_ATTR_STR("k", "v")};
   otelc_attr other[] = {OTELC_ATTR_STR("k", "parent-only")};
   otelc_series *bound = otelc_bind(c, a, 1);
+  otelc_series *hx = otelc_bind_exclusive(h, NULL, 0);
+  otelc_series_record_f64(hx, 20);
   otelc_add_u64(c, 100, a, 1);
   otelc_series_add_u64(bound, 1000);
   otelc_add_u64(c, 5, other, 1);
@@ -52,7 +55,7 @@ static void child_exports_only_its_own_data(void) {
 
   fflush(NULL);
   pid_t pid = fork();
-  if (pid == 0) _exit(child_checks(mp, exp, c, h, bound, parent_start));
+  if (pid == 0) _exit(child_checks(mp, exp, c, h, bound, hx, parent_start));
   CHECK(pid > 0);
   int status = 0;
   waitpid(pid, &status, 0);
@@ -69,6 +72,7 @@ static void child_exports_only_its_own_data(void) {
   CHECK(otelc_memory_exporter_resource_attr(exp, 0, "process.pid", buf, sizeof buf));
   CHECK_EQ(atol(buf), getpid());
   otelc_series_release(bound);
+  otelc_series_release(hx);
   otelc_meter_provider_free(mp);
 }
 
