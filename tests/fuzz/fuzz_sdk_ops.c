@@ -4,9 +4,9 @@
  *   line 2: a view instrument-name pattern (matched against every name below),
  *   then one measurement per line: "<op><name>|<k>=<v>|<k>=<v>..." where op picks the instrument and the value
  *   type comes from the remaining bytes (any double, including NaN, infinities, subnormals).
- * Everything goes through per-call recording, bound handles and exponential histograms with a tiny max_size,
- * then a collection that the in-memory exporter decodes again (encode/decode round trip), with a small
- * cardinality limit so overflow is exercised too. */
+ * Everything goes through per-call recording, bound handles (shared and exclusive) and exponential
+ * histograms with a tiny max_size, then a collection that the in-memory exporter decodes again (encode/decode
+ * round trip), with a small cardinality limit so overflow is exercised too. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -91,6 +91,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     otelc_series_record_f64(s, v);
     otelc_series_add_u64(s, 1);
     otelc_series_release(s);
+    otelc_series *x = otelc_bind_exclusive(inst[op], attrs, n); /* histograms: own cells */
+    otelc_series_record_f64(x, v);
+    otelc_series_record_i64(x, (int64_t)len);
+    otelc_series_release(x);
   }
   otelc_meter_provider_force_flush(mp, 1000);
   otelc_meter_provider_free(mp);
