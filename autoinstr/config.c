@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include "autoinstr/routes.h"
 
 preload_config preload_cfg;
 
@@ -43,6 +46,30 @@ void preload_config_load(char *const *envp, const char *program) {
     c->n_env++;
   }
   c->env[used] = 0; /* the list ends with an empty string */
+}
+
+static bool g_warned; /* inherited through fork: a child of a process that warned stays quiet */
+
+static void warn_line(const char *line, int n) {
+  if (n <= 0) return;
+  ssize_t w = write(2, line, (size_t)n);
+  (void)w;
+}
+
+void preload_config_warn(void) {
+  if (g_warned) return;
+  g_warned = true;
+  char line[160];
+  if (preload_cfg.routes_skipped) {
+    int n = snprintf(line, sizeof line,
+                     "otelc-preload: OTELC_HTTP_ROUTES: %d item(s) skipped (each must start with '/'; at most %d)\n",
+                     preload_cfg.routes_skipped, PRELOAD_MAX_ROUTES);
+    warn_line(line, n < (int)sizeof line ? n : (int)sizeof line - 1);
+  }
+  if (preload_cfg.clock_unknown) {
+    int n = snprintf(line, sizeof line, "otelc-preload: OTELC_AUTOINSTR_CLOCK: not auto or monotonic; using auto\n");
+    warn_line(line, n < (int)sizeof line ? n : (int)sizeof line - 1);
+  }
 }
 
 const char *preload_config_env(const char *name) {

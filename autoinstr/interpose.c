@@ -827,17 +827,7 @@ __attribute__((constructor)) static void preload_init(void) {
   g_pid = getpid();
   const char *sdk_off = preload_config_env("OTEL_SDK_DISABLED");
   bool enabled = preload_cfg.enabled && !(sdk_off && !strcasecmp(sdk_off, "true"));
-  if (enabled && preload_cfg.routes_skipped) {
-    char line[160];
-    int n = snprintf(line, sizeof line,
-                     "otelc-preload: OTELC_HTTP_ROUTES: %d item(s) skipped (each must start with '/'; at most %d)\n",
-                     preload_cfg.routes_skipped, PRELOAD_MAX_ROUTES);
-    if (n > 0 && real.write) real.write(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-  }
-  if (enabled && preload_cfg.clock_unknown) {
-    static const char line[] = "otelc-preload: OTELC_AUTOINSTR_CLOCK: not auto or monotonic; using auto\n";
-    if (real.write) real.write(2, line, sizeof line - 1);
-  }
+  /* what is wrong in the settings is said by the recording thread, in processes that serve HTTP (config.h) */
   if (preload_cfg.clock_monotonic) preload_clock_forbid_tsc();
   if (enabled) pthread_atfork(NULL, NULL, fork_child);
   /* A thread started before the interposers were in place (inside glibc, or by a library constructor that

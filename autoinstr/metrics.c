@@ -254,6 +254,7 @@ static int shutdown_timeout_ms = 3000;
 static void *recording_thread(void *arg) {
   (void)arg;
   preload_shim_thread = true; /* threads created from here (the SDK's reader) are the shim's */
+  preload_config_warn();      /* this process serves HTTP: now unusable settings are worth a line (config.h) */
   char why[320];
   if (provider_setup(NULL, why, sizeof why) < 0) {
     preload_disable(why);
